@@ -1,0 +1,47 @@
+"""The ``pipetune`` command: thin sub-commands over the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from pipetune import __version__
+from pipetune.cli import _run
+from pipetune.errors import PipetuneError
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipetune",
+        description="Run YAML-declared PyTorch pipelines and tune them on Ray Tune.",
+    )
+    parser.add_argument("--version", action="version", version=f"pipetune {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback when an error occurs"
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _run.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except PipetuneError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"pipetune: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("pipetune: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Apply ``override_keys`` to a config tree: only keys that exist may be overridden."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from pipetune.config._paths import has_path, suggest_paths
+from pipetune.config._source import ConfigSource
+
+
+def apply_overrides(source: ConfigSource, overrides: Mapping[str, Any] | None) -> ConfigSource:
+    """A copy of ``source`` with each dotted key set to its value.
+
+    A key that matches nothing is an error that names the closest existing paths: a new key
+    would be silently ignored by the pipeline (the seed tutorial's learning-rate bug).
+    """
+    result = source.copy()
+    for key, value in (overrides or {}).items():
+        key = str(key)
+        if not has_path(result.tree, key):
+            suggestions = suggest_paths(result.tree, key)
+            hint = (
+                "did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "?"
+                if suggestions
+                else "use a dotted path such as 'training_pipeline.init_args.steps.2.init_args.epochs'"
+            )
+            raise source.error(
+                f"override key '{key}' matches nothing in the config, so it would change nothing",
+                hint=hint,
+            )
+        OmegaConf.update(result.tree, key, value, merge=False)
+    return result

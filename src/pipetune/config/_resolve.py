@@ -1,0 +1,50 @@
+"""Resolve ``${...}`` interpolations into plain Python containers, with located errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from pipetune.config._paths import has_path, suggest_paths
+from pipetune.config._source import ConfigSource
+
+
+def resolve(source: ConfigSource, key_path: str | None = None) -> Any:
+    """The resolved, plain value at ``key_path`` (the whole config when None)."""
+    node: Any = source.tree
+    if key_path:
+        if not has_path(source.tree, key_path):
+            suggestions = suggest_paths(source.tree, key_path)
+            hint = "did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "?"
+            raise source.error(
+                f"key '{key_path}' does not exist in the config",
+                hint=hint if suggestions else "list the top-level keys with `pipetune run --help`",
+            )
+        node = _raw_node(source.tree, key_path)
+    try:
+        if isinstance(node, DictConfig | ListConfig):
+            return OmegaConf.to_container(node, resolve=True)
+        return OmegaConf.select(source.tree, key_path or "", throw_on_missing=True)
+    except OmegaConfBaseException as exc:
+        raise _located(source, exc) from None
+
+
+def _raw_node(tree: DictConfig, key_path: str) -> Any:
+    node: Any = tree
+    for part in key_path.split("."):
+        node = node._get_node(int(part) if isinstance(node, ListConfig) else part)
+    return node
+
+
+def _located(source: ConfigSource, exc: OmegaConfBaseException) -> Exception:
+    key = getattr(exc, "full_key", None) or None
+    message = str(getattr(exc, "msg", None) or exc).splitlines()[0]
+    if "Recursive" in message or "recursion" in message.lower():
+        hint = "an interpolation refers back to itself; break the cycle"
+    elif "not found" in message or "Interpolation key" in message:
+        hint = "define the variable at the top level of the config or fix the ${...} reference"
+    else:
+        hint = None
+    return source.error(f"cannot resolve interpolation: {message}", key_path=key, hint=hint)

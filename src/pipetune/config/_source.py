@@ -1,0 +1,132 @@
+"""Load a YAML file or a dict into an OmegaConf tree that remembers where each key came from."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from pipetune.errors import ConfigError
+
+
+@dataclass
+class ConfigSource:
+    """An unresolved config tree, with the file it came from and the line of each key path."""
+
+    tree: DictConfig
+    file: str | None = None
+    lines: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> Path | None:
+        return Path(self.file).resolve().parent if self.file else None
+
+    def error(
+        self, message: str, key_path: str | None = None, hint: str | None = None
+    ) -> ConfigError:
+        """A ConfigError that names this source's file, the key path and its line."""
+        line = self.line_of(key_path) if key_path else None
+        return ConfigError(message, file=self.file, key_path=key_path, line=line, hint=hint)
+
+    def line_of(self, key_path: str) -> int | None:
+        """The line of ``key_path``, or of its closest ancestor that has one."""
+        parts = key_path.split(".")
+        while parts:
+            line = self.lines.get(".".join(parts))
+            if line is not None:
+                return line
+            parts.pop()
+        return None
+
+    def copy(self) -> ConfigSource:
+        return ConfigSource(copy.deepcopy(self.tree), self.file, self.lines)
+
+
+def load_config(config: str | Path | Mapping[str, Any] | DictConfig) -> ConfigSource:
+    """Load ``config`` (a YAML path, a dict or a DictConfig) without resolving interpolations.
+
+    The caller's dict is never mutated: the tree is a deep copy.
+    """
+    if isinstance(config, DictConfig):
+        return ConfigSource(copy.deepcopy(config))
+    if isinstance(config, Mapping):
+        try:
+            return ConfigSource(OmegaConf.create(copy.deepcopy(dict(config))))
+        except OmegaConfBaseException as exc:
+            raise ConfigError(f"cannot build a config from this dict: {exc}") from None
+    return _load_file(Path(config))
+
+
+def _load_file(path: Path) -> ConfigSource:
+    name = str(path)
+    if not path.is_file():
+        raise ConfigError(
+            "config file not found", file=name, hint="check the path and the working directory"
+        )
+    text = path.read_text(encoding="utf-8")
+    lines = _line_map(text, name)
+    try:
+        tree = OmegaConf.create(text) if text.strip() else OmegaConf.create({})
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, name) from None
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"invalid config: {exc}".splitlines()[0], file=name) from None
+    if not isinstance(tree, DictConfig):
+        raise ConfigError(
+            f"the top level must be a mapping of keys, got a {type(tree).__name__}", file=name
+        )
+    return ConfigSource(tree, name, lines)
+
+
+def _yaml_error(exc: yaml.YAMLError, file: str) -> ConfigError:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    hint = "indent with spaces, YAML forbids tabs" if "\\t" in problem or "tab" in problem else None
+    return ConfigError(
+        f"malformed YAML: {problem}",
+        file=file,
+        line=mark.line + 1 if mark is not None else None,
+        hint=hint,
+    )
+
+
+def _line_map(text: str, file: str) -> dict[str, int]:
+    """Map every key path of the YAML text to its 1-based line; refuse duplicate keys."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, file) from None
+    lines: dict[str, int] = {}
+
+    def walk(node: yaml.Node, path: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                child = f"{path}.{key}" if path else key
+                if key in seen:
+                    raise ConfigError(
+                        f"duplicate key '{key}'",
+                        file=file,
+                        key_path=child,
+                        line=key_node.start_mark.line + 1,
+                        hint="each key may appear once per mapping; remove one of them",
+                    )
+                seen.add(key)
+                lines[child] = key_node.start_mark.line + 1
+                walk(value_node, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                child = f"{path}.{index}" if path else str(index)
+                lines[child] = item.start_mark.line + 1
+                walk(item, child)
+
+    if root is not None:
+        walk(root, "")
+    return lines

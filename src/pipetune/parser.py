@@ -1,0 +1,106 @@
+"""The seed's Python API: ``ConfigParser(config, override_keys).parse_pipeline(...)``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from pipetune.config import (
+    ConfigSource,
+    apply_overrides,
+    build,
+    has_path,
+    is_declaration,
+    load_config,
+    resolve,
+)
+from pipetune.pipeline import Component, Pipeline
+
+DEFAULT_PIPELINE_KEY = "training_pipeline"
+
+
+def add_import_paths(*folders: Path | str | None) -> None:
+    """Put ``folders`` on ``sys.path`` (first) so user modules next to a config import."""
+    for folder in folders:
+        if folder is None:
+            continue
+        text = str(Path(folder).resolve())
+        if text not in sys.path:
+            sys.path.insert(0, text)
+
+
+class ConfigParser:
+    """Parse a YAML pipeline config, with ``override_keys`` applied before interpolation.
+
+    ``override_keys`` maps dotted key paths (``"a.b.0.c"``) or top-level names
+    (``"batch_size"``) to values. Every key must exist in the config: a new key would be
+    silently ignored, so it is an error naming the closest existing paths.
+    """
+
+    def __init__(
+        self,
+        config: str | Path | Mapping[str, Any] | DictConfig,
+        override_keys: Mapping[str, Any] | None = None,
+    ) -> None:
+        base = load_config(config)
+        add_import_paths(os.getcwd(), base.folder)
+        self.source: ConfigSource = apply_overrides(base, override_keys)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The whole config, overrides applied and interpolations resolved."""
+        resolved = resolve(self.source)
+        assert isinstance(resolved, dict)
+        return resolved
+
+    def parse_pipeline(
+        self, pipeline_nested_key: str = DEFAULT_PIPELINE_KEY, verbose: bool = False
+    ) -> Pipeline:
+        """Build the pipeline declared at ``pipeline_nested_key``."""
+        resolved = resolve(self.source, pipeline_nested_key)
+        if verbose:
+            print(f"Assembled pipeline '{pipeline_nested_key}':")
+            print(OmegaConf.to_yaml(OmegaConf.create({pipeline_nested_key: resolved})))
+        if not (is_declaration(resolved) or isinstance(resolved, list | dict)):
+            raise self.source.error(
+                "a pipeline must be declared with class_path/_target_ or be a list of steps",
+                key_path=pipeline_nested_key,
+            )
+        built = build(self.source, resolved, pipeline_nested_key)
+        if isinstance(built, Component):
+            if not isinstance(built, Pipeline):
+                return Pipeline([built])
+            return built
+        return Pipeline(built)
+
+    def parse_step(
+        self,
+        step_idx: int | str,
+        pipeline_nested_key: str = DEFAULT_PIPELINE_KEY,
+        verbose: bool = False,
+    ) -> Any:
+        """Build only step ``step_idx`` (an index, or a name when steps is a mapping)."""
+        path = self.step_path(step_idx, pipeline_nested_key)
+        resolved = resolve(self.source, path)
+        if verbose:
+            print(OmegaConf.to_yaml(OmegaConf.create({path: resolved})))
+        return build(self.source, resolved, path)
+
+    def step_path(
+        self, step_idx: int | str, pipeline_nested_key: str = DEFAULT_PIPELINE_KEY
+    ) -> str:
+        """The key path of step ``step_idx`` in either declaration style."""
+        for steps in (f"{pipeline_nested_key}.init_args.steps", f"{pipeline_nested_key}.steps"):
+            if has_path(self.source.tree, steps):
+                path = f"{steps}.{step_idx}"
+                if not has_path(self.source.tree, path):
+                    raise self.source.error(f"pipeline has no step {step_idx!r}", key_path=steps)
+                return path
+        raise self.source.error(
+            "no 'steps' found under this pipeline", key_path=pipeline_nested_key
+        )
