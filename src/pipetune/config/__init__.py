@@ -1,4 +1,7 @@
-"""Config layer: YAML load, overrides, interpolation, instantiation. Knows nothing of Ray or torch."""
+"""Config layer: YAML load, overrides, interpolation, instantiation.
+
+It knows nothing of Ray or torch.
+"""
 
 from pipetune.config._instantiate import build, is_declaration
 from pipetune.config._overrides import apply_overrides

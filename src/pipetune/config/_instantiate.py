@@ -8,6 +8,7 @@ YAML key path of the user's file rather than Hydra's rewritten tree.
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 import typing
 from collections.abc import Callable
@@ -26,6 +27,11 @@ TARGET = "_target_"
 _HYDRA_KEYS = {TARGET, "_args_", "_partial_", "_recursive_", "_convert_"}
 
 
+def dotted(key: str) -> str:
+    """``steps[2].lr`` (OmegaConf's and Hydra's spelling) → ``steps.2.lr``."""
+    return re.sub(r"\[(\d+)\]", r".\1", key).lstrip(".")
+
+
 def is_declaration(node: Any) -> bool:
     return isinstance(node, dict) and (CLASS_PATH in node or TARGET in node)
 
@@ -40,7 +46,7 @@ def build(source: ConfigSource, resolved: Any, key_path: str = "") -> Any:
     except InstantiationException as exc:
         cause = exc.__cause__
         match = re.search(r"full_key: (\S+)", str(exc))
-        location = path_map.get(match.group(1), key_path) if match else key_path
+        location = path_map.get(dotted(match.group(1)), key_path) if match else key_path
         if isinstance(cause, ConfigError) and cause.file is None:
             # A component refused its arguments: point at the argument in the user's file.
             if cause.key_path:
@@ -69,6 +75,9 @@ def _to_hydra(
         return f"{p}.{k}" if p else str(k)
 
     if isinstance(node, list):
+        for i in range(len(node)):
+            # OmegaConf spells the full key of a list item without a separator ("steps0").
+            path_map[f"{hydra_path}{i}"] = child(path, i)
         return [
             _to_hydra(source, item, child(path, i), child(hydra_path, i), path_map, args_paths)
             for i, item in enumerate(node)
@@ -116,15 +125,22 @@ def _to_hydra(
 def _locate(source: ConfigSource, name: Any, key_path: str) -> Callable[..., Any]:
     if not isinstance(name, str) or not name:
         raise source.error(f"class path must be a dotted name, got {name!r}", key_path=key_path)
+    hydra_log = logging.getLogger("hydra.utils")
+    was_disabled, hydra_log.disabled = hydra_log.disabled, True  # we report it ourselves
     try:
         target = get_object(name)
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        root: BaseException = exc
+        while root.__cause__ is not None or root.__context__ is not None:
+            root = root.__cause__ or root.__context__  # type: ignore[assignment]
+        reason = f"{type(root).__name__}: {root}"
         raise source.error(
             f"cannot import '{name}': {reason}",
             key_path=key_path,
             hint="is the module importable from the working directory or the config's folder?",
         ) from None
+    finally:
+        hydra_log.disabled = was_disabled
     if not callable(target):
         raise source.error(f"'{name}' is not a class or function", key_path=key_path)
     return target

@@ -25,7 +25,7 @@ def apply_overrides(source: ConfigSource, overrides: Mapping[str, Any] | None) -
             hint = (
                 "did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "?"
                 if suggestions
-                else "use a dotted path such as 'training_pipeline.init_args.steps.2.init_args.epochs'"
+                else "use a dotted path such as 'pipeline.init_args.steps.2.init_args.epochs'"
             )
             raise source.error(
                 f"override key '{key}' matches nothing in the config, so it would change nothing",

@@ -12,8 +12,8 @@ from omegaconf import DictConfig, ListConfig
 def iter_paths(node: Any, prefix: str = "") -> Iterator[str]:
     """Every key path of ``node``, parents before children, without resolving interpolations."""
     if isinstance(node, DictConfig):
-        for key in node.keys():
-            path = f"{prefix}.{key}" if prefix else str(key)
+        for key in node:
+            path = f"{prefix}.{key!s}" if prefix else str(key)
             yield path
             yield from iter_paths(node._get_node(key), path)
     elif isinstance(node, ListConfig):

@@ -7,6 +7,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from pipetune.config._instantiate import dotted
 from pipetune.config._paths import has_path, suggest_paths
 from pipetune.config._source import ConfigSource
 
@@ -39,7 +40,7 @@ def _raw_node(tree: DictConfig, key_path: str) -> Any:
 
 
 def _located(source: ConfigSource, exc: OmegaConfBaseException) -> Exception:
-    key = getattr(exc, "full_key", None) or None
+    key = dotted(str(getattr(exc, "full_key", None) or "")) or None
     message = str(getattr(exc, "msg", None) or exc).splitlines()[0]
     if "Recursive" in message or "recursion" in message.lower():
         hint = "an interpolation refers back to itself; break the cycle"

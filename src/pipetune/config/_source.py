@@ -87,7 +87,12 @@ def _load_file(path: Path) -> ConfigSource:
 def _yaml_error(exc: yaml.YAMLError, file: str) -> ConfigError:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    hint = "indent with spaces, YAML forbids tabs" if "\\t" in problem or "tab" in problem else None
+    if "\\t" in problem or "tab" in problem:
+        hint = "indent with spaces, YAML forbids tabs"
+    elif "constructor for the tag" in problem:
+        hint = "YAML is loaded safely: Python tags are not allowed, use class_path/_target_"
+    else:
+        hint = None
     return ConfigError(
         f"malformed YAML: {problem}",
         file=file,

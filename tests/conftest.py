@@ -1,0 +1,45 @@
+"""Fixtures shared by every test."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def make_module(tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Write a uniquely named user module into tmp_path; return its import name."""
+    names: list[str] = []
+
+    def write(code: str, folder: Path | None = None) -> str:
+        name = f"user_mod_{next(_counter)}"
+        target = folder or tmp_path
+        target.mkdir(parents=True, exist_ok=True)
+        (target / f"{name}.py").write_text(textwrap.dedent(code))
+        names.append(name)
+        return name
+
+    yield write
+    for name in names:
+        sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def write_yaml(tmp_path: Path) -> Callable[[str], Path]:
+    def write(text: str, name: str = "config.yaml", folder: Path | None = None) -> Path:
+        path = (folder or tmp_path) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
