@@ -43,3 +43,21 @@ def write_yaml(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Iterator[object]:
+    """One embedded local Ray for the whole test session (loopback, no dashboard)."""
+    import pipetune  # noqa: F401  (sets Ray's environment defaults before ray.train loads)
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    yield ray
+    ray.shutdown()

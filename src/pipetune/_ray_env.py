@@ -1,0 +1,27 @@
+"""Environment defaults for Ray, set before anything imports ``ray.train``.
+
+pipetune (and seed-style trainers that call ``ray.train.report``) use Ray Train's
+session API, which Ray 2.5x+ "Train V2" turns into an error inside Tune trials and outside
+any session. ``RAY_TRAIN_V2_ENABLED=0`` restores it; Ray copies the variable into every
+trial process. A value the user set explicitly is kept.
+"""
+
+from __future__ import annotations
+
+import os
+
+DEFAULTS = {
+    "RAY_TRAIN_V2_ENABLED": "0",
+    "RAY_TRAIN_ENABLE_V2_MIGRATION_WARNINGS": "0",
+    # Tune's automatic JSON/CSV/TensorBoard loggers cost time per result; pipetune writes
+    # its own results table.
+    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
+    # Trials keep the user's working directory so relative paths work.
+    "RAY_CHDIR_TO_TRIAL_DIR": "0",
+    "MLFLOW_ALLOW_FILE_STORE": "true",
+}
+
+
+def apply_defaults() -> None:
+    for key, value in DEFAULTS.items():
+        os.environ.setdefault(key, value)

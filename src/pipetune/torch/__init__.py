@@ -1,0 +1,32 @@
+"""Torch layer: TorchTrainer, TrainingConfiguration, strategies and callbacks."""
+
+from pipetune.torch._callbacks import (
+    Callback,
+    DivergedError,
+    EarlyStopping,
+    MetricHistory,
+    ModelCheckpoint,
+    NaNGuard,
+)
+from pipetune.torch._config import LOSSES, OPTIMIZERS, TrainingConfiguration, register_optimizer
+from pipetune.torch._reporter import TuneReporter
+from pipetune.torch._strategy import DDPStrategy, Strategy, make_strategy
+from pipetune.torch._trainer import TorchTrainer
+
+__all__ = [
+    "LOSSES",
+    "OPTIMIZERS",
+    "Callback",
+    "DDPStrategy",
+    "DivergedError",
+    "EarlyStopping",
+    "MetricHistory",
+    "ModelCheckpoint",
+    "NaNGuard",
+    "Strategy",
+    "TorchTrainer",
+    "TrainingConfiguration",
+    "TuneReporter",
+    "make_strategy",
+    "register_optimizer",
+]

@@ -1,0 +1,74 @@
+"""The Tune reporter: the only piece of the trainer that talks to Ray, and only when asked.
+
+Outside a Ray Tune trial (or a Ray Train worker) it does nothing and never imports Ray.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipetune.torch._callbacks import Callback, Metrics
+
+if TYPE_CHECKING:
+    from pipetune.torch._trainer import TorchTrainer
+
+CHECKPOINT_FILE = "checkpoint.pt"
+
+
+def ray_session() -> Any:
+    """The active Ray Tune/Train session, or None; never imports Ray itself."""
+    if "ray" not in sys.modules:
+        return None  # no Ray in this process, so no session
+    try:
+        from ray.train._internal.session import get_session
+    except ImportError:
+        return None
+    return get_session()
+
+
+class TuneReporter(Callback):
+    """Reports each epoch's metrics to Ray Tune, with a checkpoint every ``checkpoint_every``.
+
+    A trial restored by Tune (resume, retry after failure, PBT exploit) starts from the
+    checkpoint Tune hands back.
+    """
+
+    def __init__(self, checkpoint_every: int = 1) -> None:
+        self.checkpoint_every = checkpoint_every
+
+    def on_fit_start(self, trainer: TorchTrainer) -> None:
+        if ray_session() is None:
+            return
+        from ray import tune
+
+        checkpoint = tune.get_checkpoint()
+        if checkpoint is not None:
+            with checkpoint.as_directory() as folder:
+                path = Path(folder) / CHECKPOINT_FILE
+                if path.exists():
+                    trainer.load_checkpoint(path)
+
+    def on_epoch_end(self, trainer: TorchTrainer, epoch: int, metrics: Metrics) -> None:
+        session = ray_session()
+        if session is None:
+            return
+        from ray import tune
+
+        in_train_worker = getattr(session, "world_rank", None) is not None
+        report: Any
+        if in_train_worker:
+            from ray import train
+
+            report = train.report
+        else:
+            report = tune.report
+        want_checkpoint = self.checkpoint_every > 0 and (epoch + 1) % self.checkpoint_every == 0
+        if not (want_checkpoint and trainer.strategy.is_main_worker()):
+            report(dict(metrics))
+            return
+        with tempfile.TemporaryDirectory(prefix="pipetune-ckpt-") as folder:
+            trainer.save_checkpoint(Path(folder) / CHECKPOINT_FILE, epoch, metrics)
+            report(dict(metrics), checkpoint=tune.Checkpoint.from_directory(folder))
