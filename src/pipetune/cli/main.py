@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Sequence
 
 from pipetune import __version__
-from pipetune.cli import _run
+from pipetune.cli import _run, _tune
 from pipetune.errors import PipetuneError
 
 EXIT_USAGE = 2
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _run.add_parser(subparsers)
+    _tune.add_parser(subparsers)
     return parser
 
 

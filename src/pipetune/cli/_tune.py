@@ -1,0 +1,77 @@
+"""``pipetune tune CONFIG``: hyperparameter search on Ray Tune, driven by the config's ``tune:``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipetune.cli._common import parse_assignments
+
+_SETTINGS = [
+    ("--pipeline", str, "key of the pipeline to tune"),
+    ("--metric", str, "metric to optimise"),
+    ("--mode", str, "min or max"),
+    ("--num-samples", int, "number of trials"),
+    ("--scheduler", str, "fifo, asha, hyperband, median_stopping, pbt"),
+    ("--search-alg", str, "random, grid, optuna, hyperopt, bohb"),
+    ("--max-concurrent-trials", int, "cap on parallel trials"),
+    ("--max-failures", int, "retries of a failing trial"),
+    ("--storage-path", str, "folder holding experiments"),
+    ("--name", str, "experiment folder name"),
+    ("--seed", int, "seed of the search algorithm"),
+    ("--time-budget-s", float, "end the experiment after this many seconds"),
+]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "tune", help="search hyperparameters on Ray Tune", description=__doc__
+    )
+    parser.add_argument("config", nargs="?", help="the YAML config file (omit with --resume)")
+    parser.add_argument(
+        "-o",
+        "--override",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config key; tune.* keys set tune settings; repeatable",
+    )
+    for flag, kind, text in _SETTINGS:
+        parser.add_argument(flag, type=kind, default=None, help=f"{text} (tune.{flag[2:]})")
+    parser.add_argument(
+        "--address", default=None, help="attach to a running Ray cluster (auto or HOST:PORT)"
+    )
+    parser.add_argument("--resume", metavar="EXPERIMENT_DIR", help="continue an experiment")
+    parser.add_argument(
+        "--retry-errored", action="store_true", help="with --resume, rerun errored trials too"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipetune.errors import ConfigError
+    from pipetune.tune import Experiment, resume_experiment
+
+    if args.resume:
+        experiment = resume_experiment(args.resume)
+    elif args.config:
+        settings = {
+            flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_"))
+            for flag, _, _ in _SETTINGS
+        }
+        experiment = Experiment(args.config, parse_assignments(args.override), settings)
+    else:
+        raise ConfigError("give a CONFIG file, or --resume EXPERIMENT_DIR")
+    print(f"experiment: {experiment.path}", file=sys.stderr)
+    outcome = experiment.run(args.address, resume=bool(args.resume), retry_errored=args.retry_errored)
+    from pipetune.tune._results import print_summary
+
+    settings = experiment.settings
+    print_summary(outcome.rows, settings.metric, settings.mode.value)
+    if outcome.best is not None:
+        print(f"best {settings.metric}: {outcome.best[f'best_{settings.metric}']:.4g}")
+        print(f"best config: {outcome.path / 'best_config.yaml'}")
+    print(f"results: {outcome.path / 'results.csv'}")
+    if outcome.failed:
+        print(f"{outcome.failed} trial(s) failed; see the error column", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,85 @@
+"""Checks that run before any trial: effective overrides and satisfiable resources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pipetune.config import ConfigSource, apply_overrides, resolve
+from pipetune.errors import ConfigError
+
+
+def _two_samples(domain: Any) -> tuple[Any, Any] | None:
+    """Two different values the search may give this key, or None when it has one value."""
+    if isinstance(domain, dict) and "grid_search" in domain:
+        values = list(domain["grid_search"])
+    elif hasattr(domain, "categories"):
+        values = list(domain.categories)
+    elif hasattr(domain, "sample"):
+        first = domain.sample()
+        for _ in range(50):
+            second = domain.sample()
+            if second != first:
+                return first, second
+        return None
+    else:
+        return None
+    distinct = [v for i, v in enumerate(values) if v not in values[:i]]
+    return (distinct[0], distinct[1]) if len(distinct) > 1 else None
+
+
+def check_effective_overrides(
+    source: ConfigSource, pipeline_key: str, param_space: Mapping[str, Any]
+) -> None:
+    """Refuse a search key that changes nothing the pipeline receives.
+
+    The config is resolved with two different samples of each key; when the pipeline's
+    resolved config is identical, the key is dead (the seed tutorial's learning-rate bug).
+    """
+    for key, domain in param_space.items():
+        samples = _two_samples(domain)
+        if samples is None:
+            continue
+        first, second = (
+            resolve(apply_overrides(source, {key: value}), pipeline_key) for value in samples
+        )
+        if first == second:
+            where = (
+                f"no '${{{key}}}' inside '{pipeline_key}' reads it"
+                if "." not in key
+                else f"'{key}' lies outside the pipeline '{pipeline_key}'"
+            )
+            raise source.error(
+                f"search key '{key}' changes nothing the pipeline receives: {where}",
+                key_path=f"tune.search_space.{key}",
+                hint="search the key the trainer reads, e.g. the variable used as ${...}",
+            )
+
+
+def node_resources(nodes: list[dict[str, Any]]) -> list[dict[str, float]]:
+    return [
+        {k: float(v) for k, v in node.get("Resources", {}).items()}
+        for node in nodes
+        if node.get("Alive", True)
+    ]
+
+
+def check_resources(request: Mapping[str, float], workers: int, nodes: list[dict[str, float]]):
+    """Refuse a request no node can ever satisfy (trials would stay PENDING forever)."""
+    cpu, gpu = request.get("cpu", 1), request.get("gpu", 0)
+    if workers > 1 and 0 < gpu < 1:
+        raise ConfigError(
+            f"fractional GPUs ({gpu}) cannot be combined with DDP ({workers} workers)",
+            key_path="tune.resources_per_trial",
+            hint="use gpu: 1 per worker, or workers: 1",
+        )
+    fits = [n for n in nodes if n.get("CPU", 0) >= cpu and n.get("GPU", 0) >= gpu]
+    if not fits:
+        largest = max(nodes, key=lambda n: (n.get("GPU", 0), n.get("CPU", 0)), default={})
+        raise ConfigError(
+            f"no node can run a trial needing cpu={cpu:g}, gpu={gpu:g}: the largest node has "
+            f"cpu={largest.get('CPU', 0):g}, gpu={largest.get('GPU', 0):g}; trials would stay "
+            "PENDING forever",
+            key_path="tune.resources_per_trial",
+            hint="lower resources_per_trial or attach to a bigger cluster with --address",
+        )

@@ -1,0 +1,119 @@
+"""The experiment's results: results.csv, best_config.yaml and a printed summary."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from pipetune._io import atomic_write_text
+from pipetune.config import ConfigSource
+from pipetune.tune._callbacks import read_history
+
+RESULTS_FILE = "results.csv"
+BEST_CONFIG_FILE = "best_config.yaml"
+
+
+def _last_line(error: BaseException | None) -> str:
+    if error is None:
+        return ""
+    text = str(error).strip().splitlines()
+    return text[-1] if text else type(error).__name__
+
+
+def trial_rows(result_grid: Any, folder: Path, metric: str, mode: str) -> list[dict[str, Any]]:
+    """One row per trial: its config, final and best metric, status, iterations and time."""
+    history: dict[str, list[float]] = {}
+    for row in read_history(folder):
+        if metric in row:
+            history.setdefault(row["trial_id"], []).append(row[metric])
+    rows = []
+    for result in result_grid:
+        metrics = result.metrics or {}
+        trial_id = metrics.get("trial_id") or Path(result.path).name
+        values = [v for v in history.get(trial_id, []) if math.isfinite(v)]
+        final = metrics.get(metric)
+        best = (min(values) if mode == "min" else max(values)) if values else final
+        rows.append(
+            {
+                "trial_id": trial_id,
+                "status": "ERROR" if result.error is not None else "TERMINATED",
+                f"{metric}": final,
+                f"best_{metric}": best,
+                "iterations": metrics.get("training_iteration", 0),
+                "time_total_s": round(float(metrics.get("time_total_s", 0.0)), 3),
+                **{f"config/{k}": v for k, v in (result.config or {}).items()},
+                "error": _last_line(result.error),
+            }
+        )
+    return rows
+
+
+def best_row(rows: list[dict[str, Any]], metric: str, mode: str) -> dict[str, Any] | None:
+    scored = [
+        r
+        for r in rows
+        if isinstance(r.get(f"best_{metric}"), int | float) and math.isfinite(r[f"best_{metric}"])
+    ]
+    if not scored:
+        return None
+    pick = min if mode == "min" else max
+    return pick(scored, key=lambda r: r[f"best_{metric}"])
+
+
+def write_results(rows: list[dict[str, Any]], folder: Path) -> Path:
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return atomic_write_text(folder / RESULTS_FILE, buffer.getvalue())
+
+
+def write_best_config(source: ConfigSource, best_config: dict[str, Any], folder: Path) -> Path:
+    """The whole input config with the best values written in: runnable with pipetune run."""
+    tree = source.copy().tree
+    for key, value in best_config.items():
+        OmegaConf.update(tree, key, value, merge=False)
+    return atomic_write_text(folder / BEST_CONFIG_FILE, OmegaConf.to_yaml(tree))
+
+
+def print_summary(rows: list[dict[str, Any]], metric: str, mode: str, limit: int = 10) -> None:
+    """A compact table of the best trials (rich)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    key = f"best_{metric}"
+    finite = [r for r in rows if isinstance(r.get(key), int | float) and math.isfinite(r[key])]
+    ordered = sorted(finite, key=lambda r: r[key], reverse=(mode == "max"))
+    ordered += [r for r in rows if r not in finite]
+    config_keys = [k for k in (rows[0] if rows else {}) if k.startswith("config/")]
+    table = Table(title=f"{len(rows)} trials, best {metric} ({mode}) first")
+    for column in [
+        "trial",
+        "status",
+        key,
+        "iter",
+        *(k.removeprefix("config/") for k in config_keys),
+    ]:
+        table.add_column(column)
+    for row in ordered[:limit]:
+        value = row.get(key)
+        table.add_row(
+            str(row["trial_id"]),
+            str(row["status"]),
+            f"{value:.4g}" if isinstance(value, float) else str(value),
+            str(row["iterations"]),
+            *(_short(row.get(k)) for k in config_keys),
+        )
+    Console(stderr=False).print(table)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

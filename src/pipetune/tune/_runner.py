@@ -1,0 +1,286 @@
+"""Assemble and run an experiment: one YAML file → Ray Tune Tuner → results on disk."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from pipetune._io import atomic_write_text
+from pipetune.config import ConfigSource, apply_overrides, load_config, resolve
+from pipetune.errors import ConfigError, PipetuneError
+from pipetune.parser import ConfigParser, add_import_paths
+from pipetune.pipeline import Trainer
+from pipetune.tune._algorithms import make_scheduler, make_search_alg, search_alg_name
+from pipetune.tune._callbacks import HistoryRecorder, MetricContractStopper, ProgressPrinter
+from pipetune.tune._checks import check_effective_overrides, check_resources, node_resources
+from pipetune.tune._results import (
+    best_row,
+    trial_rows,
+    write_best_config,
+    write_results,
+)
+from pipetune.tune._settings import Resources, TuneSettings
+from pipetune.tune._space import build_search_space
+from pipetune.tune._trial import run_trial
+
+CONFIG_COPY = "pipetune_config.yaml"
+META_FILE = "pipetune_meta.json"
+
+
+@dataclass
+class ExperimentOutcome:
+    """What an experiment left behind."""
+
+    path: Path
+    rows: list[dict[str, Any]]
+    best: dict[str, Any] | None
+    failed: int = 0
+    settings: TuneSettings | None = field(default=None, repr=False)
+
+
+def load_settings(
+    source: ConfigSource, tune_overrides: Mapping[str, Any] | None = None
+) -> TuneSettings:
+    """The ``tune:`` section with command-line settings merged in."""
+    raw = resolve(source, "tune") if "tune" in source.tree else {}
+    raw = dict(raw or {})
+    for key, value in (tune_overrides or {}).items():
+        if value is not None:
+            raw[key] = value
+    return TuneSettings.parse(raw, source.file)
+
+
+def _split_overrides(overrides: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    pipeline = {k: v for k, v in overrides.items() if not k.startswith("tune.")}
+    tune = {k.removeprefix("tune."): v for k, v in overrides.items() if k.startswith("tune.")}
+    return pipeline, tune
+
+
+def _start_ray(address: str | None, import_paths: list[str]) -> bool:
+    """Start an embedded local Ray, or attach to ``address``; return whether we started it."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    env = {"PYTHONPATH": os.pathsep.join([*import_paths, os.environ.get("PYTHONPATH", "")])}
+    common: dict[str, Any] = {
+        "runtime_env": {"env_vars": env},
+        "log_to_driver": False,
+        "configure_logging": False,
+    }
+    if address:
+        ray.init(address=address, **common)
+    else:
+        ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+    return True
+
+
+def _resources(settings: TuneSettings) -> tuple[dict[str, float], int]:
+    import ray
+
+    nodes = node_resources(ray.nodes())
+    request: Resources
+    if settings.resources_per_trial == "auto":
+        gpus = max((n.get("GPU", 0) for n in nodes), default=0)
+        cpus = max((n.get("CPU", 0) for n in nodes), default=1)
+        if gpus >= 1:
+            request = Resources(cpu=max(1, int(cpus // gpus)), gpu=1, workers=1)
+        else:
+            request = Resources(cpu=1, gpu=0, workers=1)
+    else:
+        request = settings.resources_per_trial
+    if request.workers > 1:
+        raise ConfigError(
+            "DDP trials (workers > 1) inside an HPO are not supported yet",
+            key_path="tune.resources_per_trial.workers",
+            hint="use workers: 1, or run a DDP fit with `pipetune run` and DDPStrategy(workers=N)",
+        )
+    as_dict = {"cpu": request.cpu, "gpu": request.gpu}
+    check_resources(as_dict, request.workers, nodes)
+    return as_dict, request.workers
+
+
+def _trainer_index(pipeline: Any) -> int:
+    steps = list(pipeline)
+    for index, step in enumerate(steps):
+        if isinstance(step, Trainer):
+            return index
+    return len(steps) - 1
+
+
+class Experiment:
+    """One ``pipetune tune``: a config, its settings, and the folder it writes to."""
+
+    def __init__(
+        self,
+        config: str | Path | Mapping[str, Any],
+        overrides: Mapping[str, Any] | None = None,
+        tune_overrides: Mapping[str, Any] | None = None,
+        search_space: Mapping[str, Any] | None = None,
+    ) -> None:
+        pipeline_overrides, from_dotted = _split_overrides(dict(overrides or {}))
+        self.parser = ConfigParser(config, pipeline_overrides)
+        self.source = self.parser.source
+        self.settings = load_settings(self.source, {**from_dotted, **dict(tune_overrides or {})})
+        space = dict(search_space) if search_space is not None else self.settings.search_space
+        self.param_space = build_search_space(space)
+        self.import_paths = [os.getcwd()] + (
+            [str(self.source.folder)] if self.source.folder else []
+        )
+        name = self.settings.name or self._default_name()
+        self.path = Path(self.settings.storage_path).resolve() / name
+
+    def _default_name(self) -> str:
+        stem = Path(self.source.file).stem if self.source.file else "experiment"
+        return f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+    def _prepare_trials(self) -> tuple[Any, str, int]:
+        """Run the upstream steps once; return (their outputs, trainer path, max iterations)."""
+        key = self.settings.pipeline
+        check_effective_overrides(self.source, key, self.param_space)
+        pipeline = self.parser.parse_pipeline(key)
+        index = _trainer_index(pipeline)
+        upstream = pipeline.run((), 0, index) if index > 0 else ()
+        trainer_path = self.parser.step_path(index, key)
+        epochs = int(getattr(pipeline[index], "epochs", 0) or 0)
+        budget = int(self.settings.stop.get("training_iteration", 0) or epochs or 100)
+        return upstream, trainer_path, budget
+
+    def _trainable(self, upstream: Any, trainer_path: str) -> Any:
+        from ray import tune
+
+        resources, _ = _resources(self.settings)
+        tree = OmegaConf.to_container(self.source.tree, resolve=False)
+        with_data = tune.with_parameters(
+            run_trial,
+            tree=tree,
+            file=self.source.file,
+            trainer_path=trainer_path,
+            upstream=upstream if isinstance(upstream, tuple) else (upstream,),
+            import_paths=self.import_paths,
+            checkpoint_every=self.settings.checkpoint_every,
+        )
+        return tune.with_resources(with_data, resources)
+
+    def _write_meta(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path / CONFIG_COPY, OmegaConf.to_yaml(self.source.tree))
+        meta = {"config_file": self.source.file, "import_paths": self.import_paths}
+        atomic_write_text(self.path / META_FILE, json.dumps(meta, indent=2))
+
+    def run(
+        self, address: str | None = None, resume: bool = False, retry_errored: bool = False
+    ) -> ExperimentOutcome:
+        from ray import tune
+
+        started = _start_ray(address, self.import_paths)
+        try:
+            upstream, trainer_path, budget = self._prepare_trials()
+            trainable = self._trainable(upstream, trainer_path)
+            s = self.settings
+            stopper = MetricContractStopper(s.metric, s.stop)
+            if resume:
+                if not tune.Tuner.can_restore(str(self.path)):
+                    raise ConfigError(
+                        f"'{self.path}' is not a pipetune experiment folder (no Tune state)",
+                        hint="pass the folder that `pipetune tune` printed",
+                    )
+                tuner = tune.Tuner.restore(
+                    str(self.path),
+                    trainable=trainable,
+                    resume_unfinished=True,
+                    resume_errored=False,
+                    restart_errored=retry_errored,
+                    param_space=self.param_space,
+                )
+            else:
+                self._write_meta()
+                tuner = tune.Tuner(
+                    trainable,
+                    param_space=self.param_space,
+                    tune_config=tune.TuneConfig(
+                        metric=s.metric,
+                        mode=s.mode.value,
+                        num_samples=s.num_samples,
+                        scheduler=make_scheduler(s.scheduler, s.metric, s.mode.value, budget),
+                        search_alg=make_search_alg(s.search_alg, s.seed, s.max_concurrent_trials),
+                        max_concurrent_trials=s.max_concurrent_trials
+                        if search_alg_name(s.search_alg) in ("random", "grid")
+                        else None,
+                        time_budget_s=s.time_budget_s,
+                        reuse_actors=True,
+                    ),
+                    run_config=tune.RunConfig(
+                        name=self.path.name,
+                        storage_path=str(self.path.parent),
+                        stop=stopper,
+                        failure_config=tune.FailureConfig(max_failures=s.max_failures),
+                        checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+                        callbacks=[
+                            HistoryRecorder(self.path),
+                            ProgressPrinter(s.metric, s.num_samples),
+                        ],
+                        verbose=0,
+                    ),
+                )
+            # Per-trial result files are off (lean mode); pipetune keeps its own history.
+            logging.getLogger("ray.tune.result_grid").setLevel(logging.CRITICAL)
+            result_grid = tuner.fit()
+            if stopper.missing is not None:
+                raise PipetuneError(
+                    f"the trainer never reported metric '{s.metric}'; it reported: "
+                    f"{', '.join(stopper.missing) or 'nothing'} (set tune.metric to one of "
+                    "them or report it from the trainer)"
+                )
+            return self._finish(result_grid)
+        finally:
+            if started:
+                import ray
+
+                ray.shutdown()
+
+    def _finish(self, result_grid: Any) -> ExperimentOutcome:
+        s = self.settings
+        rows = trial_rows(result_grid, self.path, s.metric, s.mode.value)
+        write_results(rows, self.path)
+        best = best_row(rows, s.metric, s.mode.value)
+        if best is not None:
+            best_values = {
+                k.removeprefix("config/"): v for k, v in best.items() if k.startswith("config/")
+            }
+            write_best_config(self.source, best_values, self.path)
+        failed = sum(1 for r in rows if r["status"] == "ERROR")
+        return ExperimentOutcome(self.path, rows, best, failed, s)
+
+
+def resume_experiment(folder: str | Path) -> Experiment:
+    """An Experiment rebuilt from the copy of its config saved in ``folder``."""
+    folder = Path(folder).resolve()
+    meta_path = folder / META_FILE
+    if not meta_path.exists() or not (folder / CONFIG_COPY).exists():
+        raise ConfigError(
+            f"'{folder}' is not a pipetune experiment folder (no {META_FILE})",
+            hint="pass the folder that `pipetune tune` printed, e.g. runs/<name>",
+        )
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    add_import_paths(*meta.get("import_paths", []))
+    source = load_config(folder / CONFIG_COPY)
+    experiment = Experiment(
+        OmegaConf.to_container(source.tree, resolve=False),  # type: ignore[arg-type]
+        tune_overrides={"name": folder.name, "storage_path": str(folder.parent)},
+    )
+    experiment.source.file = str(folder / CONFIG_COPY)
+    experiment.import_paths = meta.get("import_paths", experiment.import_paths)
+    experiment.path = folder
+    return experiment
+
+
+__all__ = ["Experiment", "ExperimentOutcome", "apply_overrides", "resume_experiment"]

@@ -1,0 +1,90 @@
+"""The ``tune:`` section of a config, as a typed model (misspelt keys are errors)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipetune.errors import ConfigError
+
+
+class Mode(str, Enum):
+    MIN = "min"
+    MAX = "max"
+
+
+class Resources(BaseModel):
+    """Resources of one trial: CPUs, GPUs (fractions allowed) and DDP workers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpu: float = Field(1, gt=0, description="CPUs per trial (per worker with workers > 1)")
+    gpu: float = Field(0, ge=0, description="GPUs per trial; fractions pack trials on a GPU")
+    workers: int = Field(1, ge=1, description="DDP workers per trial (through Ray Train)")
+
+
+class TuneSettings(BaseModel):
+    """Every key of the ``tune:`` section. Any of them can be overridden on the CLI."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pipeline: str = Field("training_pipeline", description="key of the pipeline to tune")
+    metric: str = Field("val_loss", description="the reported metric to optimise")
+    mode: Mode = Field(Mode.MIN, description="min or max")
+    num_samples: int = Field(8, ge=1, description="trials (per grid point with grid_search)")
+    search_space: dict[str, Any] = Field(
+        default_factory=dict, description="config path → {type: ..., ...}"
+    )
+    scheduler: str | dict[str, Any] | None = Field(
+        "asha", description="fifo, asha, hyperband, median_stopping, pbt, or {type: ..., ...}"
+    )
+    search_alg: str | dict[str, Any] | None = Field(
+        "random", description="random, grid, optuna, hyperopt, bohb, or {type: ..., ...}"
+    )
+    stop: dict[str, float] = Field(
+        default_factory=dict, description="stop a trial when a result reaches these values"
+    )
+    resources_per_trial: Literal["auto"] | Resources = Field(
+        "auto", description="'auto' or {cpu: 2, gpu: 0.5, workers: 1}"
+    )
+    max_concurrent_trials: int | None = Field(None, ge=1, description="cap on parallel trials")
+    max_failures: int = Field(0, ge=0, description="retries of a failing trial")
+    storage_path: str = Field("runs", description="folder holding experiments")
+    name: str | None = Field(None, description="experiment folder name (default: derived)")
+    seed: int | None = Field(None, description="seed of the search algorithm")
+    time_budget_s: float | None = Field(None, gt=0, description="end the experiment after this")
+    checkpoint_every: int = Field(1, ge=0, description="epochs between trial checkpoints")
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.lower() not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {value!r}")
+        return value.lower() if isinstance(value, str) else value
+
+    @classmethod
+    def parse(cls, raw: Any, file: str | None = None) -> TuneSettings:
+        """Validate the ``tune:`` mapping; errors name the key path."""
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(
+                f"'tune' must be a mapping, got {type(raw).__name__}", file=file, key_path="tune"
+            )
+        try:
+            return cls(**raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"] if not str(p).startswith("literal"))
+            key = f"tune.{loc}" if loc else "tune"
+            if first["type"] == "extra_forbidden":
+                valid = ", ".join(sorted(cls.model_fields))
+                raise ConfigError(
+                    f"unknown setting '{key}'", file=file, key_path=key, hint=f"valid: {valid}"
+                ) from None
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise ConfigError(
+                f"{message} (got {first.get('input')!r})", file=file, key_path=key
+            ) from None

@@ -1,0 +1,152 @@
+"""Search spaces written in YAML, turned into Ray Tune domains through an explicit registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import Any
+
+from ray import tune
+from ray.tune.search.sample import Domain
+
+from pipetune.errors import ConfigError
+
+
+class SpaceType(str, Enum):
+    CHOICE = "choice"
+    UNIFORM = "uniform"
+    QUNIFORM = "quniform"
+    LOGUNIFORM = "loguniform"
+    QLOGUNIFORM = "qloguniform"
+    RANDINT = "randint"
+    QRANDINT = "qrandint"
+    LOGRANDINT = "lograndint"
+    RANDN = "randn"
+    GRID_SEARCH = "grid_search"
+
+
+def _bounds(spec: Mapping[str, Any], key: str, log: bool = False) -> tuple[Any, Any]:
+    lower, upper = _field(spec, key, "lower"), _field(spec, key, "upper")
+    for name, value in (("lower", lower), ("upper", upper)):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise _error(key, f"'{name}' must be a number, got {value!r}")
+    if lower >= upper:
+        raise _error(key, f"`lower < upper` must hold, got lower={lower}, upper={upper}")
+    if log and lower <= 0:
+        raise _error(key, f"log-scale bounds must be positive, got lower={lower}")
+    return lower, upper
+
+
+def _q(spec: Mapping[str, Any], key: str) -> Any:
+    q = _field(spec, key, "q")
+    if not isinstance(q, int | float) or q <= 0:
+        raise _error(key, f"'q' must be a positive number, got {q!r}")
+    return q
+
+
+def _choice(spec: Mapping[str, Any], key: str) -> Domain:
+    categories = _field(spec, key, "categories")
+    if not isinstance(categories, list) or not categories:
+        raise _error(key, f"'categories' must be a non-empty list, got {categories!r}")
+    return tune.choice(categories)
+
+
+def _grid(spec: Mapping[str, Any], key: str) -> Any:
+    values = _field(spec, key, "values")
+    if not isinstance(values, list) or not values:
+        raise _error(key, f"'values' must be a non-empty list, got {values!r}")
+    return tune.grid_search(values)
+
+
+def _randn(spec: Mapping[str, Any], key: str) -> Domain:
+    sd = spec.get("sd", 1.0)
+    if not isinstance(sd, int | float) or sd <= 0:
+        raise _error(key, f"'sd' must be a positive number, got {sd!r}")
+    return tune.randn(spec.get("mean", 0.0), sd)
+
+
+_BUILDERS: dict[SpaceType, tuple[set[str], Callable[[Mapping[str, Any], str], Any]]] = {
+    SpaceType.CHOICE: ({"categories"}, _choice),
+    SpaceType.GRID_SEARCH: ({"values"}, _grid),
+    SpaceType.UNIFORM: ({"lower", "upper"}, lambda s, k: tune.uniform(*_bounds(s, k))),
+    SpaceType.QUNIFORM: (
+        {"lower", "upper", "q"},
+        lambda s, k: tune.quniform(*_bounds(s, k), _q(s, k)),
+    ),
+    SpaceType.LOGUNIFORM: (
+        {"lower", "upper", "base"},
+        lambda s, k: tune.loguniform(*_bounds(s, k, log=True), base=s.get("base", 10)),
+    ),
+    SpaceType.QLOGUNIFORM: (
+        {"lower", "upper", "q", "base"},
+        lambda s, k: tune.qloguniform(*_bounds(s, k, log=True), _q(s, k), base=s.get("base", 10)),
+    ),
+    SpaceType.RANDINT: ({"lower", "upper"}, lambda s, k: tune.randint(*_bounds(s, k))),
+    SpaceType.QRANDINT: (
+        {"lower", "upper", "q"},
+        lambda s, k: tune.qrandint(*_bounds(s, k), _q(s, k)),
+    ),
+    SpaceType.LOGRANDINT: (
+        {"lower", "upper", "base"},
+        lambda s, k: tune.lograndint(*_bounds(s, k, log=True), base=s.get("base", 10)),
+    ),
+    SpaceType.RANDN: ({"mean", "sd"}, _randn),
+}
+
+
+def _error(key: str, message: str) -> ConfigError:
+    return ConfigError(message, key_path=f"tune.search_space.{key}")
+
+
+def _field(spec: Mapping[str, Any], key: str, name: str) -> Any:
+    if name not in spec:
+        raise _error(key, f"missing field '{name}' for type '{spec.get('type')}'")
+    return spec[name]
+
+
+def build_search_space(space: Mapping[str, Any]) -> dict[str, Any]:
+    """YAML search space → Ray Tune param space. Ray Tune objects pass through unchanged.
+
+    The input mapping is not mutated.
+    """
+    if not space:
+        raise ConfigError(
+            "the search space is empty", key_path="tune.search_space", hint="add keys to tune"
+        )
+    result: dict[str, Any] = {}
+    for key, spec in space.items():
+        key = str(key)
+        if isinstance(spec, Domain) or (isinstance(spec, dict) and "grid_search" in spec):
+            result[key] = spec
+            continue
+        if not isinstance(spec, Mapping) or "type" not in spec:
+            raise _error(
+                key,
+                f"expected a mapping with a 'type', got {spec!r}",
+            )
+        try:
+            kind = SpaceType(str(spec["type"]).lower())
+        except ValueError:
+            valid = ", ".join(t.value for t in SpaceType)
+            raise _error(
+                key, f"unknown search-space type {spec['type']!r}; valid: {valid}"
+            ) from None
+        allowed, builder = _BUILDERS[kind]
+        extra = set(spec) - allowed - {"type"}
+        if extra:
+            raise _error(
+                key,
+                f"unexpected field(s) {sorted(extra)} for type '{kind.value}'; "
+                f"allowed: {', '.join(sorted(allowed))}",
+            )
+        result[key] = builder(spec, key)
+    return result
+
+
+def grid_values(param_space: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The grid-search keys of a param space and their values."""
+    return {
+        k: list(v["grid_search"])
+        for k, v in param_space.items()
+        if isinstance(v, dict) and "grid_search" in v
+    }
