@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: venv demo test lint typecheck unit clean
+.PHONY: venv data demo test lint typecheck clean
 
 venv: $(STAMP)
 
@@ -18,8 +18,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-demo: $(STAMP)
-	cd examples/fashion-mnist && ../../$(BIN)/pipetune run config.yaml
+# Fashion-MNIST comes from ../shared/datasets when present, else Debian's package.
+SHARED_DATA := $(abspath ../shared/datasets)
+DATA_ENV := $(if $(wildcard $(SHARED_DATA)/fashion-mnist),PIPETUNE_DATA=$(SHARED_DATA),)
+
+data:
+	@if [ -z "$(DATA_ENV)" ] && [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; fi
+
+demo: $(STAMP) data
+	cd examples/fashion-mnist && $(DATA_ENV) ../../$(BIN)/pipetune tune config.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks
@@ -28,8 +36,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
-	$(BIN)/python -m pytest
+test: lint typecheck data
+	$(DATA_ENV) $(BIN)/python -m pytest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -20,8 +20,8 @@ class ImageClassificationDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     Items and batches come out as float32 ``(x / 255 - mean) / std``, computed on the fly, and
     int64 labels. ``__getitems__`` serves a DataLoader batch with one ``index_select``;
     :meth:`get_batch` returns the stacked ``(images, labels)`` directly. :meth:`subset` gives a
-    view that shares the tensors; pickling (as Ray and spawned workers do) keeps only the
-    view's own samples.
+    view that shares the tensors; pickling one (as Ray and spawned workers do) first turns it
+    into a copy of just its own samples (see :meth:`compact`).
 
     Args:
         images: uint8 array or tensor, (N, H, W) (a channel dimension is added) or (N, C, H, W).
@@ -61,9 +61,13 @@ class ImageClassificationDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             raise DataError(f"labels must be integers, got {label_tensor.dtype}")
         if not std > 0:
             raise DataError(f"std must be positive, got {std!r}")
-        self._images = image_tensor.contiguous()
-        self._labels = label_tensor.to(torch.int64).contiguous()
-        self._index: torch.Tensor | None = None
+        labels_int64 = label_tensor.to(torch.int64).contiguous()
+        # (images, labels, index into them or None): one attribute, swapped as a whole.
+        self._data: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] = (
+            image_tensor.contiguous(),
+            labels_int64,
+            None,
+        )
         self.mean = float(mean)
         self.std = float(std)
         self.classes: tuple[str, ...] | None = tuple(classes) if classes is not None else None
@@ -71,29 +75,27 @@ class ImageClassificationDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             if self.classes is not None:
                 num_classes = len(self.classes)
             else:
-                num_classes = int(self._labels.max()) + 1 if len(self._labels) else 0
+                num_classes = int(labels_int64.max()) + 1 if len(labels_int64) else 0
         self.num_classes = int(num_classes)
 
     # --- views -----------------------------------------------------------------------------
 
     @property
     def images(self) -> torch.Tensor:
-        """The uint8 images of this dataset (a copy when it is a subset view)."""
-        if self._index is None:
-            return self._images
-        return self._images.index_select(0, self._index)
+        """The uint8 images of this dataset, (N, C, H, W) (a copy when it is a subset view)."""
+        images, _, index = self._data
+        return images if index is None else images.index_select(0, index)
 
     @property
     def targets(self) -> torch.Tensor:
-        """The int64 labels of this dataset, (N,)."""
-        if self._index is None:
-            return self._labels
-        return self._labels.index_select(0, self._index)
+        """The int64 labels of this dataset, (N,) (a copy when it is a subset view)."""
+        _, labels, index = self._data
+        return labels if index is None else labels.index_select(0, index)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         """(C, H, W) of one image."""
-        c, h, w = self._images.shape[1:]
+        c, h, w = self._data[0].shape[1:]
         return (int(c), int(h), int(w))
 
     def subset(self, indices: Indices) -> ImageClassificationDataset:
@@ -103,32 +105,34 @@ class ImageClassificationDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         n = len(self)
         if index.numel() and (int(index.min()) < 0 or int(index.max()) >= n):
             raise IndexError(
-                f"subset indices must lie in [0, {n}), got {index.min()}..{index.max()}"
+                f"subset indices must lie in [0, {n}), got {int(index.min())}..{int(index.max())}"
             )
+        images, labels, own = self._data
         view = object.__new__(ImageClassificationDataset)
         view.__dict__.update(self.__dict__)
-        view._index = index if self._index is None else self._index.index_select(0, index)
+        view._data = (images, labels, index if own is None else own.index_select(0, index))
         return view
 
     def compact(self) -> ImageClassificationDataset:
-        """Return a dataset that owns copies of just this view's samples."""
-        if self._index is None:
-            return self
-        compact = object.__new__(ImageClassificationDataset)
-        compact.__dict__.update(self.__getstate__())
-        return compact
+        """Make this dataset own copies of just its samples (a view stops sharing); return it.
+
+        Pickling compacts first, so that a pickled view holds only its own samples.
+        """
+        if self._data[2] is not None:
+            self._data = (self.images, self.targets, None)
+        return self
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_images"] = self.images
-        state["_labels"] = self.targets
-        state["_index"] = None
-        return state
+        # Compacting in place (rather than into temporaries) keeps the new tensors alive,
+        # which torch.multiprocessing's shared-memory pickling needs.
+        self.compact()
+        return dict(self.__dict__)
 
     # --- access ----------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return int(self._images.shape[0] if self._index is None else self._index.shape[0])
+        images, _, index = self._data
+        return int(images.shape[0] if index is None else index.shape[0])
 
     def _normalise(self, images: torch.Tensor) -> torch.Tensor:
         out = images.to(torch.float32).div_(255.0)
@@ -143,19 +147,17 @@ class ImageClassificationDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         i = int(i)
         if not -n <= i < n:
             raise IndexError(f"index {i} is out of range for a dataset of {n} samples")
-        i %= n
-        j = i if self._index is None else int(self._index[i])
-        return self._normalise(self._images[j]), self._labels[j]
+        images, labels, index = self._data
+        j = i % n if index is None else int(index[i])
+        return self._normalise(images[j]), labels[j]
 
     def get_batch(self, indices: Indices) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(images, labels)`` for ``indices``: float32 (B, C, H, W) and int64 (B,)."""
+        images, labels, own = self._data
         index = torch.as_tensor(indices, dtype=torch.int64)
-        if self._index is not None:
-            index = self._index.index_select(0, index)
-        return (
-            self._normalise(self._images.index_select(0, index)),
-            self._labels.index_select(0, index),
-        )
+        if own is not None:
+            index = own.index_select(0, index)
+        return self._normalise(images.index_select(0, index)), labels.index_select(0, index)
 
     def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Fetch a DataLoader batch: one gather and normalisation, then per-sample views.

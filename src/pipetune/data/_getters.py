@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -42,7 +41,8 @@ class IDXImageGetter(DataGetter):
     folder), checksum verified, through a temporary file renamed into place.
 
     Args:
-        data_dir: a folder to look in first, and to download into.
+        data_dir: a folder to look in first, and to download into (a relative path is taken
+            from the working directory when the getter is built).
         split: ``"train"`` (60,000 samples), ``"test"`` (10,000) or ``"all"`` (train then
             test, 70,000; split it with a DataSplitter).
         limit: keep only the first ``limit`` samples (for fast tests and smoke runs).
@@ -85,9 +85,10 @@ class IDXImageGetter(DataGetter):
                 f"split must be 'train', 'test' or 'all', got {split!r}", key_path="split"
             )
         if train is not None:
-            if split != "train" and train:
+            if split != "train":
                 raise ConfigError(
-                    f"train: true contradicts split: {split!r}; give only split", key_path="train"
+                    f"give either train or split, not both (got split: {split!r})",
+                    key_path="train",
                 )
             split = "train" if train else "test"
         if limit is not None and (
@@ -98,7 +99,8 @@ class IDXImageGetter(DataGetter):
             )
         if std is not None and not std > 0:
             raise ConfigError(f"std must be positive, got {std!r}", key_path="std")
-        self.data_dir = data_dir
+        # Absolute now: Ray Tune runs trials in other working directories.
+        self.data_dir = os.path.abspath(os.path.expanduser(data_dir)) if data_dir else None
         self.split: Split = split
         self.limit = limit
         self.download = download
@@ -117,7 +119,7 @@ class IDXImageGetter(DataGetter):
         """The folders searched for the files, in order, without duplicates."""
         dirs: list[Path] = []
         if self.data_dir:
-            root = Path(self.data_dir).expanduser()
+            root = Path(self.data_dir)
             dirs += [root, root / self.dataset_name]
         env = os.environ.get(DATA_ENV)
         if env:
@@ -137,7 +139,7 @@ class IDXImageGetter(DataGetter):
 
     def download_dir(self) -> Path:
         """Where downloads go: ``data_dir`` when given, else the cache folder."""
-        return Path(self.data_dir).expanduser() if self.data_dir else self.cache_dir()
+        return Path(self.data_dir) if self.data_dir else self.cache_dir()
 
     @staticmethod
     def _find_in(folder: Path, names: list[str]) -> dict[str, Path] | None:
@@ -168,6 +170,8 @@ class IDXImageGetter(DataGetter):
                 outcome = f"download failed: {exc}"
         wanted = ", ".join(f"{n}[.gz]" for n in names)
         places = ", ".join(str(d) for d in tried)
+        if not os.environ.get(DATA_ENV):
+            places += f" (${DATA_ENV} is not set)"
         hint = f"pass data_dir: to a folder that holds them, or set {DATA_ENV}"
         if self.install_hint:
             hint = f"{hint}, or {self.install_hint}"
@@ -186,9 +190,12 @@ class IDXImageGetter(DataGetter):
             raise DataError(f"cannot create {target} ({exc.strerror or exc})") from exc
         found: dict[str, Path] = {}
         for name in names:
+            present = self._find_in(target, [name])
+            if present is not None:
+                found.update(present)
+                continue
             path = target / f"{name}.gz"
-            if not path.is_file():
-                self._download_file(f"{name}.gz", path, self.checksums[name][0])
+            self._download_file(f"{name}.gz", path, self.checksums[name][0])
             found[name] = path
         return found
 
@@ -222,6 +229,12 @@ class IDXImageGetter(DataGetter):
             raise DataError(
                 f"{files[label_name]}: expected {images.shape[0]} labels to match "
                 f"{files[image_name].name}, got shape {labels.shape}; "
+                "delete it and let pipetune download it again"
+            )
+        if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= len(self.classes)):
+            raise DataError(
+                f"{files[label_name]}: expected labels in [0, {len(self.classes)}), got "
+                f"{int(labels.min())}..{int(labels.max())}; "
                 "delete it and let pipetune download it again"
             )
         return images, labels
@@ -262,9 +275,10 @@ def _fetch_url(url: str, path: Path, md5: str) -> None:
     tmp = Path(tmp_name)
     try:
         digest = hashlib.md5(usedforsecurity=False)
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(
-            url, timeout=_DOWNLOAD_TIMEOUT_S
-        ) as response:
+        with (
+            os.fdopen(fd, "wb") as out,
+            urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as response,
+        ):
             while chunk := response.read(1 << 20):
                 digest.update(chunk)
                 out.write(chunk)

@@ -68,7 +68,7 @@ def read_idx(
 
 
 def _check_md5(path: Path, stored: bytes, data: bytes, md5: str | Collection[str]) -> None:
-    wanted = {md5.lower()} if isinstance(md5, str) else {m.lower() for m in md5}
+    wanted = [md5.lower()] if isinstance(md5, str) else [m.lower() for m in md5]
     got = md5_hex(stored)
     if got in wanted:
         return
@@ -77,7 +77,7 @@ def _check_md5(path: Path, stored: bytes, data: bytes, md5: str | Collection[str
         if got_raw in wanted:
             return
         got = f"{got} (decompressed {got_raw})"
-    expected = " or ".join(sorted(wanted))
+    expected = " or ".join(wanted)
     raise DataError(f"{path}: MD5 checksum mismatch: expected {expected}, got {got}; {_REFETCH}")
 
 
@@ -127,7 +127,7 @@ def _parse(path: Path, data: bytes) -> np.ndarray:
 def write_idx(
     path: str | os.PathLike[str], array: np.ndarray, *, compress: bool | None = None
 ) -> Path:
-    """Write ``array`` as an IDX file, atomically; gzip it when ``compress`` (default: ``.gz`` name).
+    """Write ``array`` as an IDX file, atomically; gzipped if ``compress`` (default: ``.gz`` name).
 
     Supported dtypes: uint8, int8, int16, int32, float32 and float64.
     """

@@ -144,11 +144,15 @@ class Logger(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         if exc_type is not None:
-            self._mark_failed()
+            self.mark_failed()
         self.destroy_logger_context()
 
-    def _mark_failed(self) -> None:
-        """Record that the context ends with an exception (MLflow marks the run FAILED)."""
+    def mark_failed(self) -> None:
+        """Have the open context end as failed (MLflow then marks its run FAILED).
+
+        ``__exit__`` calls it when an exception escapes; call it before
+        ``destroy_logger_context()`` when managing the context by hand.
+        """
         self._failed = True
 
     # -- logging -------------------------------------------------------------------------

@@ -98,7 +98,13 @@ class CSVLogger(Logger):
             self.flush()
             self._step = step
         self._writer.writerow(
-            ["" if step is None else step, identifier, value, kind, "" if batch_idx is None else batch_idx]
+            [
+                "" if step is None else step,
+                identifier,
+                value,
+                kind,
+                "" if batch_idx is None else batch_idx,
+            ]
         )
 
     def _save_hyperparameters(self, params: dict[str, Any]) -> None:

@@ -1,0 +1,133 @@
+"""MLFlowLogger against a real local file store, read back with MlflowClient."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("mlflow")
+
+from mlflow import MlflowClient
+
+from pipetune.loggers import MLFlowLogger
+
+
+@pytest.fixture(autouse=True)
+def _file_store_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Start without the opt-in so the logger has to set it; monkeypatch restores it after.
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def test_three_epochs_params_and_finished_status(tmp_path: Path) -> None:
+    store = tmp_path / "mlruns"
+    log = MLFlowLogger(savedir=store, experiment_name="exp-a", run_name="trial-0")
+    assert log.tracking_uri == store.resolve().as_uri()
+    assert log.run_id is None
+    with log:
+        log.save_hyperparameters({"lr": 0.01, "model": {"hidden": 64}, "optimizer": "adam"})
+        for epoch in range(3):
+            log.log(1.0 / (epoch + 1), "val_loss", step=epoch)
+            log.log(0.5 + epoch / 10, "val_accuracy", step=epoch)
+            log.log(0.1, "batch_loss", step=epoch, batch_idx=3)  # dropped by log_freq
+        log.log(32, "batch_size", kind="param")
+        log.log("final notes", "notes", kind="text")
+        log.log({"a": 1}, "summary", kind="dict")
+        run_id = log.run_id
+        assert run_id is not None
+        assert log.client.get_run(run_id).info.status == "RUNNING"
+
+    client = MlflowClient(tracking_uri=log.tracking_uri)
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == "trial-0"
+    assert client.get_experiment(run.info.experiment_id).name == "exp-a"
+    history = client.get_metric_history(run_id, "val_loss")
+    assert [(m.step, m.value) for m in history] == [(0, 1.0), (1, 0.5), (2, pytest.approx(1 / 3))]
+    assert len(client.get_metric_history(run_id, "val_accuracy")) == 3
+    assert "batch_loss" not in run.data.metrics
+    assert run.data.params == {
+        "lr": "0.01",
+        "model.hidden": "64",
+        "optimizer": "adam",
+        "batch_size": "32",
+    }
+    artifacts = {info.path for info in client.list_artifacts(run_id)}
+    assert artifacts == {"notes.txt", "summary.json"}
+    local = Path(client.download_artifacts(run_id, "summary.json", str(tmp_path / "dl")))
+    assert json.loads(local.read_text()) == {"a": 1}
+
+
+def test_two_loggers_same_experiment_get_separate_runs(tmp_path: Path) -> None:
+    loggers = [MLFlowLogger(savedir=tmp_path, experiment_name="shared") for _ in range(2)]
+    for index, log in enumerate(loggers):
+        log.create_logger_context()
+        log.log(float(index), "loss", step=0)
+    for log in loggers:
+        log.destroy_logger_context()
+        log.destroy_logger_context()  # idempotent
+    run_ids = {log.run_id for log in loggers}
+    assert len(run_ids) == 2
+    client = MlflowClient(tracking_uri=loggers[0].tracking_uri)
+    experiment = client.get_experiment_by_name("shared")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    assert sorted(r.data.metrics["loss"] for r in runs) == [0.0, 1.0]
+    assert {r.info.status for r in runs} == {"FINISHED"}
+
+
+def test_exception_marks_run_failed(tmp_path: Path) -> None:
+    log = MLFlowLogger(savedir=tmp_path)
+    with pytest.raises(RuntimeError), log:
+        log.log(1.0, "loss", step=0)
+        raise RuntimeError("boom")
+    client = MlflowClient(tracking_uri=log.tracking_uri)
+    assert log.run_id is not None
+    assert client.get_run(log.run_id).info.status == "FAILED"
+
+
+def test_other_rank_creates_no_store(tmp_path: Path) -> None:
+    store = tmp_path / "mlruns"
+    log = MLFlowLogger(savedir=store)
+    log.create_logger_context(rank=2)
+    log.save_hyperparameters({"lr": 0.1})
+    log.log(1.0, "loss", step=0)
+    log.destroy_logger_context()
+    assert log.run_id is None
+    assert not store.exists()
+
+
+def test_plain_path_tracking_uri_becomes_file_uri(tmp_path: Path) -> None:
+    log = MLFlowLogger(tracking_uri=str(tmp_path / "store"))
+    assert log.tracking_uri == (tmp_path / "store").resolve().as_uri()
+    assert log.uses_file_store
+    assert not MLFlowLogger(tracking_uri="http://localhost:5000").uses_file_store
+
+
+def test_importing_loggers_does_not_import_mlflow_or_tensorboard() -> None:
+    code = (
+        "import sys, pipetune.loggers\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('mlflow', 'tensorboard')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_mark_failed_by_hand_then_reopen_starts_a_finished_run(tmp_path: Path) -> None:
+    log = MLFlowLogger(savedir=tmp_path)
+    log.create_logger_context()
+    log.mark_failed()
+    log.destroy_logger_context()
+    failed_run = log.run_id
+    log.create_logger_context()
+    log.destroy_logger_context()
+    assert log.run_id != failed_run
+    client = MlflowClient(tracking_uri=log.tracking_uri)
+    assert failed_run is not None and log.run_id is not None
+    assert client.get_run(failed_run).info.status == "FAILED"
+    assert client.get_run(log.run_id).info.status == "FINISHED"
