@@ -132,6 +132,8 @@ class TorchTrainer(Trainer):
         except BaseException as exc:
             for callback in self.callbacks:
                 callback.on_exception(self, exc)
+            if self.logger is not None and hasattr(self.logger, "mark_failed"):
+                self.logger.mark_failed()
             raise
         finally:
             if self.logger is not None:
