@@ -19,6 +19,8 @@ DEFAULTS = {
     # Trials keep the user's working directory so relative paths work.
     "RAY_CHDIR_TO_TRIAL_DIR": "0",
     "MLFLOW_ALLOW_FILE_STORE": "true",
+    # Ray's own console output engine: pipetune prints its own compact progress instead.
+    "RAY_AIR_NEW_OUTPUT": "0",
     # Checkpoint-driven experiment snapshots are expected with per-epoch checkpoints.
     "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0",
 }

@@ -54,15 +54,17 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         experiment = resume_experiment(args.resume)
     elif args.config:
-        settings = {
+        from_flags = {
             flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_"))
             for flag, _, _ in _SETTINGS
         }
-        experiment = Experiment(args.config, parse_assignments(args.override), settings)
+        experiment = Experiment(args.config, parse_assignments(args.override), from_flags)
     else:
         raise ConfigError("give a CONFIG file, or --resume EXPERIMENT_DIR")
     print(f"experiment: {experiment.path}", file=sys.stderr)
-    outcome = experiment.run(args.address, resume=bool(args.resume), retry_errored=args.retry_errored)
+    outcome = experiment.run(
+        args.address, resume=bool(args.resume), retry_errored=args.retry_errored
+    )
     from pipetune.tune._results import print_summary
 
     settings = experiment.settings
@@ -71,6 +73,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"best {settings.metric}: {outcome.best[f'best_{settings.metric}']:.4g}")
         print(f"best config: {outcome.path / 'best_config.yaml'}")
     print(f"results: {outcome.path / 'results.csv'}")
+    if outcome.budget_reached:
+        print(
+            f"time budget of {settings.time_budget_s:g} s reached; {outcome.unfinished} trial(s) "
+            f"did not finish (continue with: {outcome.resume_command})",
+            file=sys.stderr,
+        )
+    elif outcome.unfinished:
+        print(
+            f"{outcome.unfinished} trial(s) did not finish; continue with: "
+            f"{outcome.resume_command}",
+            file=sys.stderr,
+        )
+        return 130 if outcome.failed == 0 else 1
     if outcome.failed:
         print(f"{outcome.failed} trial(s) failed; see the error column", file=sys.stderr)
         return 1

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
 
 from pipetune import __version__
 from pipetune.cli import _run, _tune
+from pipetune.config._safety import ALLOWED_ENV
 from pipetune.errors import PipetuneError
 
 EXIT_USAGE = 2
@@ -23,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show the full traceback when an error occurs"
     )
+    parser.add_argument(
+        "--allow-module",
+        action="append",
+        metavar="PREFIX",
+        help="only instantiate classes under these module prefixes (repeatable; "
+        "also PIPETUNE_ALLOWED_MODULES)",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _run.add_parser(subparsers)
     _tune.add_parser(subparsers)
@@ -32,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.allow_module:
+        existing = os.environ.get(ALLOWED_ENV, "")
+        os.environ[ALLOWED_ENV] = ",".join(filter(None, [existing, *args.allow_module]))
     try:
         return int(args.handler(args))
     except PipetuneError as exc:

@@ -18,6 +18,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
 from pydantic import TypeAdapter, ValidationError
 
+from pipetune.config._safety import refusal
 from pipetune.config._source import ConfigSource
 from pipetune.errors import ConfigError, PipetuneError
 
@@ -118,6 +119,15 @@ def _to_hydra(
         for k, v in args.items()
     }
     hydra_node = {k: v for k, v in node.items() if k in _HYDRA_KEYS}
+    if isinstance(node.get("_args_"), list):  # positional args may hold declarations too
+        hydra_node["_args_"] = _to_hydra(
+            source,
+            node["_args_"],
+            child(path, "_args_"),
+            child(hydra_path, "_args_"),
+            path_map,
+            args_paths,
+        )
     hydra_node[TARGET] = target_name
     return {**hydra_node, **built}
 
@@ -125,6 +135,9 @@ def _to_hydra(
 def _locate(source: ConfigSource, name: Any, key_path: str) -> Callable[..., Any]:
     if not isinstance(name, str) or not name:
         raise source.error(f"class path must be a dotted name, got {name!r}", key_path=key_path)
+    refused = refusal(name)
+    if refused:
+        raise source.error(refused, key_path=key_path)
     hydra_log = logging.getLogger("hydra.utils")
     was_disabled, hydra_log.disabled = hydra_log.disabled, True  # we report it ourselves
     try:

@@ -136,7 +136,9 @@ def make_scheduler(spec: Spec, metric: str, mode: str, budget: int) -> Any:
     try:
         return SCHEDULERS[kind](options, metric, mode, budget)
     except TypeError as exc:
-        raise ConfigError(f"bad option for scheduler '{kind}': {exc}", key_path="tune.scheduler")
+        raise ConfigError(
+            f"bad option for scheduler '{kind}': {exc}", key_path="tune.scheduler"
+        ) from None
 
 
 def make_search_alg(spec: Spec, seed: int | None, concurrency: int | None) -> Any:

@@ -44,7 +44,9 @@ class HistoryRecorder(Callback):
     def __init__(self, folder: Path) -> None:
         self.path = folder / HISTORY_FILE
 
-    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict) -> None:
+    def on_trial_result(
+        self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any
+    ) -> None:
         row = {
             "trial_id": trial.trial_id,
             "node_ip": result.get("node_ip"),

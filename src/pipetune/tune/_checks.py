@@ -64,7 +64,9 @@ def node_resources(nodes: list[dict[str, Any]]) -> list[dict[str, float]]:
     ]
 
 
-def check_resources(request: Mapping[str, float], workers: int, nodes: list[dict[str, float]]):
+def check_resources(
+    request: Mapping[str, float], workers: int, nodes: list[dict[str, float]]
+) -> None:
     """Refuse a request no node can ever satisfy (trials would stay PENDING forever)."""
     cpu, gpu = request.get("cpu", 1), request.get("gpu", 0)
     if workers > 1 and 0 < gpu < 1:

@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from pipetune._io import atomic_write_text
 from pipetune.config import ConfigSource
 from pipetune.tune._callbacks import read_history
+from pipetune.tune._trial import DIVERGED_DIR
 
 RESULTS_FILE = "results.csv"
 BEST_CONFIG_FILE = "best_config.yaml"
@@ -31,6 +32,14 @@ def trial_rows(result_grid: Any, folder: Path, metric: str, mode: str) -> list[d
     for row in read_history(folder):
         if metric in row:
             history.setdefault(row["trial_id"], []).append(row[metric])
+    statuses = {
+        trial.trial_id: str(trial.status)
+        for trial in getattr(getattr(result_grid, "_experiment_analysis", None), "trials", [])
+    }
+    diverged = {
+        path.stem: path.read_text(encoding="utf-8").strip()
+        for path in (folder / DIVERGED_DIR).glob("*.txt")
+    }
     rows = []
     for result in result_grid:
         metrics = result.metrics or {}
@@ -38,16 +47,21 @@ def trial_rows(result_grid: Any, folder: Path, metric: str, mode: str) -> list[d
         values = [v for v in history.get(trial_id, []) if math.isfinite(v)]
         final = metrics.get(metric)
         best = (min(values) if mode == "min" else max(values)) if values else final
+        status = statuses.get(trial_id, "TERMINATED")
+        if result.error is not None:
+            status = "ERROR"
+        elif trial_id in diverged:
+            status = "DIVERGED"
         rows.append(
             {
                 "trial_id": trial_id,
-                "status": "ERROR" if result.error is not None else "TERMINATED",
+                "status": status,
                 f"{metric}": final,
                 f"best_{metric}": best,
                 "iterations": metrics.get("training_iteration", 0),
                 "time_total_s": round(float(metrics.get("time_total_s", 0.0)), 3),
                 **{f"config/{k}": v for k, v in (result.config or {}).items()},
-                "error": _last_line(result.error),
+                "error": diverged.get(trial_id) or _last_line(result.error),
             }
         )
     return rows

@@ -43,7 +43,13 @@ class ExperimentOutcome:
     rows: list[dict[str, Any]]
     best: dict[str, Any] | None
     failed: int = 0
+    unfinished: int = 0
+    budget_reached: bool = False
     settings: TuneSettings | None = field(default=None, repr=False)
+
+    @property
+    def resume_command(self) -> str:
+        return f"pipetune tune --resume {self.path}"
 
 
 def load_settings(
@@ -129,7 +135,9 @@ class Experiment:
         pipeline_overrides, from_dotted = _split_overrides(dict(overrides or {}))
         self.parser = ConfigParser(config, pipeline_overrides)
         self.source = self.parser.source
-        self.settings = load_settings(self.source, {**from_dotted, **dict(tune_overrides or {})})
+        # CLI flags arrive as None when not given; they must not erase `-o tune.X=...` values
+        given = {k: v for k, v in dict(tune_overrides or {}).items() if v is not None}
+        self.settings = load_settings(self.source, {**from_dotted, **given})
         space = dict(search_space) if search_space is not None else self.settings.search_space
         self.param_space = build_search_space(space)
         self.import_paths = [os.getcwd()] + (
@@ -167,6 +175,7 @@ class Experiment:
             upstream=upstream if isinstance(upstream, tuple) else (upstream,),
             import_paths=self.import_paths,
             checkpoint_every=self.settings.checkpoint_every,
+            experiment_dir=str(self.path),
         )
         return tune.with_resources(with_data, resources)
 
@@ -231,16 +240,26 @@ class Experiment:
                         verbose=0,
                     ),
                 )
+            # Ray's own check raises on the first result without the metric, before the
+            # stopper can turn it into the PipetuneError below that names the reported ones.
+            os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
             # Per-trial result files are off (lean mode); pipetune keeps its own history.
-            logging.getLogger("ray.tune.result_grid").setLevel(logging.CRITICAL)
+            # ("Failed to fetch metrics ..." comes from ExperimentAnalysis, not ResultGrid.)
+            for name in ("ray.tune.result_grid", "ray.tune.analysis.experiment_analysis"):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
+            fit_started = time.monotonic()
             result_grid = tuner.fit()
+            elapsed = time.monotonic() - fit_started
             if stopper.missing is not None:
                 raise PipetuneError(
                     f"the trainer never reported metric '{s.metric}'; it reported: "
                     f"{', '.join(stopper.missing) or 'nothing'} (set tune.metric to one of "
                     "them or report it from the trainer)"
                 )
-            return self._finish(result_grid)
+            outcome = self._finish(result_grid)
+            limit = s.time_budget_s
+            outcome.budget_reached = bool(limit and elapsed >= limit and outcome.unfinished)
+            return outcome
         finally:
             if started:
                 import ray
@@ -258,7 +277,17 @@ class Experiment:
             }
             write_best_config(self.source, best_values, self.path)
         failed = sum(1 for r in rows if r["status"] == "ERROR")
-        return ExperimentOutcome(self.path, rows, best, failed, s)
+        done = {"TERMINATED", "ERROR", "DIVERGED"}
+        unfinished = sum(1 for r in rows if r["status"] not in done)
+        unfinished += max(0, self._expected_trials() - len(rows))
+        return ExperimentOutcome(self.path, rows, best, failed, unfinished, settings=s)
+
+    def _expected_trials(self) -> int:
+        grid = 1
+        for value in self.param_space.values():
+            if isinstance(value, dict) and "grid_search" in value:
+                grid *= len(value["grid_search"])
+        return self.settings.num_samples * grid
 
 
 def resume_experiment(folder: str | Path) -> Experiment:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Any, Literal
+from enum import StrEnum
+from types import UnionType
+from typing import Any, Literal, Union, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipetune.errors import ConfigError
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     MIN = "min"
     MAX = "max"
 
@@ -61,7 +62,7 @@ class TuneSettings(BaseModel):
     @classmethod
     def _mode(cls, value: Any) -> Any:
         if isinstance(value, str) and value.lower() not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {value!r}")
+            raise ValueError("mode must be 'min' or 'max'")
         return value.lower() if isinstance(value, str) else value
 
     @classmethod
@@ -76,11 +77,20 @@ class TuneSettings(BaseModel):
         try:
             return cls(**raw)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"] if not str(p).startswith("literal"))
+            # The deepest error is the most specific one: for a union such as
+            # resources_per_trial ('auto' | Resources), the member the input was meant for.
+            first = max(exc.errors(), key=lambda e: len(e["loc"]))
+            parts = list(first["loc"])
+            if len(parts) > 1 and get_origin(cls.model_fields[str(parts[0])].annotation) in (
+                Union,
+                UnionType,
+            ):
+                del parts[1]  # pydantic's union-member tag, not a key of the YAML
+            loc = ".".join(str(p) for p in parts)
             key = f"tune.{loc}" if loc else "tune"
             if first["type"] == "extra_forbidden":
-                valid = ", ".join(sorted(cls.model_fields))
+                model = Resources if parts[0] == "resources_per_trial" else cls
+                valid = ", ".join(sorted(model.model_fields))
                 raise ConfigError(
                     f"unknown setting '{key}'", file=file, key_path=key, hint=f"valid: {valid}"
                 ) from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from ray import tune
@@ -12,7 +12,7 @@ from ray.tune.search.sample import Domain
 from pipetune.errors import ConfigError
 
 
-class SpaceType(str, Enum):
+class SpaceType(StrEnum):
     CHOICE = "choice"
     UNIFORM = "uniform"
     QUNIFORM = "quniform"
@@ -42,6 +42,11 @@ def _q(spec: Mapping[str, Any], key: str) -> Any:
     if not isinstance(q, int | float) or q <= 0:
         raise _error(key, f"'q' must be a positive number, got {q!r}")
     return q
+
+
+def _base(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` only when the YAML sets it: Ray 2.5x ignores it and warns whenever it is passed."""
+    return {"base": spec["base"]} if "base" in spec else {}
 
 
 def _choice(spec: Mapping[str, Any], key: str) -> Domain:
@@ -75,11 +80,11 @@ _BUILDERS: dict[SpaceType, tuple[set[str], Callable[[Mapping[str, Any], str], An
     ),
     SpaceType.LOGUNIFORM: (
         {"lower", "upper", "base"},
-        lambda s, k: tune.loguniform(*_bounds(s, k, log=True), base=s.get("base", 10)),
+        lambda s, k: tune.loguniform(*_bounds(s, k, log=True), **_base(s)),
     ),
     SpaceType.QLOGUNIFORM: (
         {"lower", "upper", "q", "base"},
-        lambda s, k: tune.qloguniform(*_bounds(s, k, log=True), _q(s, k), base=s.get("base", 10)),
+        lambda s, k: tune.qloguniform(*_bounds(s, k, log=True), _q(s, k), **_base(s)),
     ),
     SpaceType.RANDINT: ({"lower", "upper"}, lambda s, k: tune.randint(*_bounds(s, k))),
     SpaceType.QRANDINT: (
@@ -88,7 +93,7 @@ _BUILDERS: dict[SpaceType, tuple[set[str], Callable[[Mapping[str, Any], str], An
     ),
     SpaceType.LOGRANDINT: (
         {"lower", "upper", "base"},
-        lambda s, k: tune.lograndint(*_bounds(s, k, log=True), base=s.get("base", 10)),
+        lambda s, k: tune.lograndint(*_bounds(s, k, log=True), **_base(s)),
     ),
     SpaceType.RANDN: ({"mean", "sd"}, _randn),
 }

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
+from pipetune._io import atomic_write_text
 from pipetune.config import ConfigSource, apply_overrides, build, resolve
 from pipetune.parser import add_import_paths
+from pipetune.torch import DivergedError
 
 
 def run_trial(
@@ -20,6 +23,7 @@ def run_trial(
     upstream: tuple[Any, ...],
     import_paths: list[str],
     checkpoint_every: int,
+    experiment_dir: str | None = None,
 ) -> None:
     """Train one sampled configuration on the shared upstream outputs.
 
@@ -38,4 +42,18 @@ def run_trial(
         if type(callback).__name__ == "TuneReporter":
             callback.checkpoint_every = checkpoint_every
     args = upstream if isinstance(upstream, tuple) else (upstream,)
-    trainer.execute(*args)
+    try:
+        trainer.execute(*args)
+    except DivergedError as exc:
+        # A diverged trial ends cleanly: the bad value was never reported, so schedulers and
+        # search algorithms never see it; the driver marks the trial "DIVERGED".
+        if experiment_dir is not None:
+            from ray import tune
+
+            trial_id = tune.get_context().get_trial_id() or "unknown"
+            atomic_write_text(Path(experiment_dir) / DIVERGED_DIR / f"{trial_id}.txt", str(exc))
+        else:
+            raise
+
+
+DIVERGED_DIR = "diverged"
