@@ -52,8 +52,12 @@ def fit_with_ray_train(
                     "trainer": trainer,
                     "datasets": ray.put((train_dataset, validation_dataset, test_dataset)),
                 },
+                # The coordinator only waits on the workers: giving it no CPU lets N workers
+                # run on N CPUs (Ray's default reserves one more, so 2 workers hang on 2 CPUs).
                 scaling_config=ScalingConfig(
-                    num_workers=strategy.workers, use_gpu=bool(strategy.use_gpu)
+                    num_workers=strategy.workers,
+                    use_gpu=bool(strategy.use_gpu),
+                    trainer_resources={"CPU": 0},
                 ),
                 torch_config=TorchConfig(backend=backend),
                 run_config=RunConfig(storage_path=storage, name="ddp", verbose=0),

@@ -97,3 +97,92 @@ def read_history(folder: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue  # a line cut by a killed driver
     return rows
+
+
+class LiveTable(Callback):
+    """A live rich table of the trials (terminals only): status, iteration, metric, best."""
+
+    def __init__(self, metric: str, mode: str, total: int, limit: int = 12) -> None:
+        self.metric, self.mode, self.total, self.limit = metric, mode, total, limit
+        self.rows: dict[str, dict[str, Any]] = {}
+        self._live: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks with the experiment
+        return {**self.__dict__, "_live": None}
+
+    def _refresh(self) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        if self._live is None:
+            self._live = Live(console=Console(stderr=True), refresh_per_second=2)
+            self._live.start()
+        self._live.update(self._render())
+
+    def _render(self) -> Any:
+        from rich.table import Table
+
+        done = sum(1 for r in self.rows.values() if r["status"] in ("done", "ERROR"))
+        running = sum(1 for r in self.rows.values() if r["status"] == "running")
+        table = Table(
+            title=f"{done}/{self.total} trials done, {running} running", title_justify="left"
+        )
+        for column in ("trial", "status", "iter", self.metric, "best"):
+            table.add_column(column)
+        sign = 1 if self.mode == "min" else -1
+
+        def order(item: tuple[str, dict[str, Any]]) -> tuple[int, float]:
+            best = item[1].get("best")
+            return (0 if item[1]["status"] == "running" else 1, sign * best if best else math.inf)
+
+        for trial_id, row in sorted(self.rows.items(), key=order)[: self.limit]:
+            table.add_row(
+                trial_id,
+                row["status"],
+                str(row.get("iter", 0)),
+                _fmt(row.get("value")),
+                _fmt(row.get("best")),
+            )
+        return table
+
+    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self.rows.setdefault(trial.trial_id, {})["status"] = "running"
+        self._refresh()
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any
+    ) -> None:
+        row = self.rows.setdefault(trial.trial_id, {"status": "running"})
+        row["iter"] = result.get("training_iteration", 0)
+        value = result.get(self.metric)
+        if isinstance(value, int | float) and math.isfinite(value):
+            row["value"] = value
+            best = row.get("best")
+            better = best is None or (value < best if self.mode == "min" else value > best)
+            row["best"] = value if better else best
+        self._refresh()
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self.rows.setdefault(trial.trial_id, {})["status"] = "done"
+        self._refresh()
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self.rows.setdefault(trial.trial_id, {})["status"] = "ERROR"
+        self._refresh()
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        if self._live is not None:
+            self._live.update(self._render())
+            self._live.stop()
+            self._live = None
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else ("" if value is None else str(value))
+
+
+def progress_callbacks(metric: str, mode: str, total: int) -> list[Callback]:
+    """A live table on a terminal; one line per finished trial otherwise."""
+    if sys.stderr.isatty():
+        return [LiveTable(metric, mode, total)]
+    return [ProgressPrinter(metric, total)]

@@ -19,7 +19,11 @@ from pipetune.errors import ConfigError, PipetuneError
 from pipetune.parser import ConfigParser, add_import_paths
 from pipetune.pipeline import Trainer
 from pipetune.tune._algorithms import make_scheduler, make_search_alg, search_alg_name
-from pipetune.tune._callbacks import HistoryRecorder, MetricContractStopper, ProgressPrinter
+from pipetune.tune._callbacks import (
+    HistoryRecorder,
+    MetricContractStopper,
+    progress_callbacks,
+)
 from pipetune.tune._checks import check_effective_overrides, check_resources, node_resources
 from pipetune.tune._results import (
     best_row,
@@ -235,7 +239,7 @@ class Experiment:
                         checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
                         callbacks=[
                             HistoryRecorder(self.path),
-                            ProgressPrinter(s.metric, s.num_samples),
+                            *progress_callbacks(s.metric, s.mode.value, self._expected_trials()),
                         ],
                         verbose=0,
                     ),
