@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from pipetune._io import atomic_write_text
 from pipetune.config import ConfigSource
 from pipetune.tune._callbacks import read_history
-from pipetune.tune._trial import DIVERGED_DIR
+from pipetune.tune._trial import DIVERGED_DIR, TRAIN_LOOP_CONFIG
 
 RESULTS_FILE = "results.csv"
 BEST_CONFIG_FILE = "best_config.yaml"
@@ -60,11 +60,19 @@ def trial_rows(result_grid: Any, folder: Path, metric: str, mode: str) -> list[d
                 f"best_{metric}": best,
                 "iterations": metrics.get("training_iteration", 0),
                 "time_total_s": round(float(metrics.get("time_total_s", 0.0)), 3),
-                **{f"config/{k}": v for k, v in (result.config or {}).items()},
+                **{f"config/{k}": v for k, v in searched_values(result.config).items()},
                 "error": diverged.get(trial_id) or _last_line(result.error),
             }
         )
     return rows
+
+
+def searched_values(config: dict[str, Any] | None) -> dict[str, Any]:
+    """The sampled values of a trial (DDP trials nest them in ``train_loop_config``)."""
+    config = dict(config or {})
+    if isinstance(config.get(TRAIN_LOOP_CONFIG), dict):
+        config = dict(config[TRAIN_LOOP_CONFIG])
+    return {k: v for k, v in config.items() if not k.startswith("__")}
 
 
 def best_row(rows: list[dict[str, Any]], metric: str, mode: str) -> dict[str, Any] | None:

@@ -33,7 +33,7 @@ from pipetune.tune._results import (
 )
 from pipetune.tune._settings import Resources, TuneSettings
 from pipetune.tune._space import build_search_space
-from pipetune.tune._trial import run_trial
+from pipetune.tune._trial import TRAIN_LOOP_CONFIG, ddp_trainable, run_trial
 
 CONFIG_COPY = "pipetune_config.yaml"
 META_FILE = "pipetune_meta.json"
@@ -107,12 +107,6 @@ def _resources(settings: TuneSettings) -> tuple[dict[str, float], int]:
             request = Resources(cpu=1, gpu=0, workers=1)
     else:
         request = settings.resources_per_trial
-    if request.workers > 1:
-        raise ConfigError(
-            "DDP trials (workers > 1) inside an HPO are not supported yet",
-            key_path="tune.resources_per_trial.workers",
-            hint="use workers: 1, or run a DDP fit with `pipetune run` and DDPStrategy(workers=N)",
-        )
     as_dict = {"cpu": request.cpu, "gpu": request.gpu}
     check_resources(as_dict, request.workers, nodes)
     return as_dict, request.workers
@@ -166,22 +160,26 @@ class Experiment:
         budget = int(self.settings.stop.get("training_iteration", 0) or epochs or 100)
         return upstream, trainer_path, budget
 
-    def _trainable(self, upstream: Any, trainer_path: str) -> Any:
+    def _trainable(self, upstream: Any, trainer_path: str) -> tuple[Any, dict[str, Any]]:
+        """The Tune trainable and the param space to hand the Tuner with it."""
         from ray import tune
 
-        resources, _ = _resources(self.settings)
-        tree = OmegaConf.to_container(self.source.tree, resolve=False)
-        with_data = tune.with_parameters(
-            run_trial,
-            tree=tree,
-            file=self.source.file,
-            trainer_path=trainer_path,
-            upstream=upstream if isinstance(upstream, tuple) else (upstream,),
-            import_paths=self.import_paths,
-            checkpoint_every=self.settings.checkpoint_every,
-            experiment_dir=str(self.path),
-        )
-        return tune.with_resources(with_data, resources)
+        resources, workers = _resources(self.settings)
+        static: dict[str, Any] = {
+            "tree": OmegaConf.to_container(self.source.tree, resolve=False),
+            "file": self.source.file,
+            "trainer_path": trainer_path,
+            "import_paths": self.import_paths,
+            "checkpoint_every": self.settings.checkpoint_every,
+            "experiment_dir": str(self.path),
+        }
+        upstream = upstream if isinstance(upstream, tuple) else (upstream,)
+        if workers > 1:
+            return ddp_trainable(static, upstream, workers, resources), {
+                TRAIN_LOOP_CONFIG: self.param_space
+            }
+        with_data = tune.with_parameters(run_trial, upstream=upstream, **static)
+        return tune.with_resources(with_data, resources), self.param_space
 
     def _write_meta(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -197,7 +195,7 @@ class Experiment:
         started = _start_ray(address, self.import_paths)
         try:
             upstream, trainer_path, budget = self._prepare_trials()
-            trainable = self._trainable(upstream, trainer_path)
+            trainable, param_space = self._trainable(upstream, trainer_path)
             s = self.settings
             stopper = MetricContractStopper(s.metric, s.stop)
             if resume:
@@ -212,13 +210,13 @@ class Experiment:
                     resume_unfinished=True,
                     resume_errored=False,
                     restart_errored=retry_errored,
-                    param_space=self.param_space,
+                    param_space=param_space,
                 )
             else:
                 self._write_meta()
                 tuner = tune.Tuner(
                     trainable,
-                    param_space=self.param_space,
+                    param_space=param_space,
                     tune_config=tune.TuneConfig(
                         metric=s.metric,
                         mode=s.mode.value,

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from pipetune._io import atomic_write_text
 from pipetune.config import ConfigSource, apply_overrides, build, resolve
 from pipetune.parser import add_import_paths
-from pipetune.torch import DivergedError
+from pipetune.torch import DDPStrategy, DivergedError
 
 
 def run_trial(
@@ -24,6 +24,7 @@ def run_trial(
     import_paths: list[str],
     checkpoint_every: int,
     experiment_dir: str | None = None,
+    ddp_workers: int = 1,
 ) -> None:
     """Train one sampled configuration on the shared upstream outputs.
 
@@ -31,6 +32,7 @@ def run_trial(
     trainer, read from the Ray object store (never re-read or re-parsed here).
     """
     add_import_paths(*import_paths)
+    config = dict(config)
     cpus = os.environ.get("OMP_NUM_THREADS")
     if cpus and cpus.isdigit():
         import torch
@@ -38,6 +40,8 @@ def run_trial(
         torch.set_num_threads(max(1, int(cpus)))
     source = apply_overrides(ConfigSource(OmegaConf.create(tree), file), config)
     trainer = build(source, resolve(source, trainer_path), trainer_path)
+    if ddp_workers > 1 and not isinstance(getattr(trainer, "strategy", None), DDPStrategy):
+        trainer.strategy = DDPStrategy(workers=ddp_workers)
     for callback in getattr(trainer, "callbacks", []):
         if type(callback).__name__ == "TuneReporter":
             callback.checkpoint_every = checkpoint_every
@@ -50,10 +54,52 @@ def run_trial(
         if experiment_dir is not None:
             from ray import tune
 
-            trial_id = tune.get_context().get_trial_id() or "unknown"
+            trial_id = tune.get_context().get_trial_id() or os.environ.get("TUNE_TRIAL_ID", "x")
             atomic_write_text(Path(experiment_dir) / DIVERGED_DIR / f"{trial_id}.txt", str(exc))
         else:
             raise
 
 
 DIVERGED_DIR = "diverged"
+
+
+TRAIN_LOOP_CONFIG = "train_loop_config"
+_STATIC = "__pipetune__"
+
+
+def _ddp_worker(config: dict[str, Any]) -> None:
+    """One Ray Train worker of a DDP trial: the same trial code, on a shard of the data."""
+    import ray
+
+    config = dict(config)
+    static = dict(config.pop(_STATIC))
+    upstream = tuple(ray.get(static.pop("upstream_ref")))
+    run_trial(config, upstream=upstream, **static)
+
+
+def ddp_trainable(
+    static: dict[str, Any], upstream: tuple[Any, ...], workers: int, resources: dict[str, float]
+) -> Any:
+    """A Ray Train TorchTrainer running each trial on ``workers`` DDP processes.
+
+    Tune reserves the workers' resources per trial; the sampled values arrive in
+    ``train_loop_config`` beside pipetune's static arguments.
+    """
+    import ray
+    from ray.train import ScalingConfig
+    from ray.train.torch import TorchTrainer as RayTorchTrainer
+
+    per_worker = {"CPU": resources.get("cpu", 1)}
+    if resources.get("gpu"):
+        per_worker["GPU"] = resources["gpu"]
+    static = {**static, "upstream_ref": ray.put(upstream), "ddp_workers": workers}
+    return RayTorchTrainer(
+        _ddp_worker,
+        train_loop_config={_STATIC: static},
+        scaling_config=ScalingConfig(
+            num_workers=workers,
+            use_gpu=bool(resources.get("gpu")),
+            resources_per_worker=per_worker,
+            trainer_resources={"CPU": 0},
+        ),
+    )

@@ -1,0 +1,83 @@
+"""The experiment as the report sees it: trials with their config, metric and history."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TERMINATED = "TERMINATED"
+ERROR = "ERROR"
+INCOMPLETE = "INCOMPLETE"
+
+
+def finite(value: Any) -> float | None:
+    """``value`` as a float when it is a finite number, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+@dataclass
+class Trial:
+    trial_id: str
+    status: str
+    config: dict[str, Any] = field(default_factory=dict)
+    final: float | None = None
+    best: float | None = None
+    iterations: int = 0
+    time_total_s: float | None = None
+    error: str = ""
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ExperimentData:
+    """Everything a report shows; ``notes`` say what was missing or had to be rebuilt."""
+
+    folder: Path
+    metric: str
+    mode: str
+    trials: list[Trial]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def param_names(self) -> list[str]:
+        names: list[str] = []
+        for trial in self.trials:
+            names += [k for k in trial.config if k not in names]
+        return names
+
+    def better(self, a: float, b: float) -> bool:
+        return a < b if self.mode == "min" else a > b
+
+    def ranked(self) -> list[Trial]:
+        """Trials with a metric, best first, then the others in their order."""
+        scored = [t for t in self.trials if t.best is not None]
+        scored.sort(key=lambda t: t.best if self.mode == "min" else -(t.best or 0.0))
+        return scored + [t for t in self.trials if t.best is None]
+
+    @property
+    def best_trial(self) -> Trial | None:
+        ranked = self.ranked()
+        return ranked[0] if ranked and ranked[0].best is not None else None
+
+    def status_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for trial in self.trials:
+            counts[trial.status] = counts.get(trial.status, 0) + 1
+        return counts
+
+
+def format_value(value: Any) -> str:
+    """A compact, human string for a metric or config value (None → '—')."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

@@ -1,0 +1,102 @@
+"""What Ray Tune's own experiment-state file says about each trial (config, status, error).
+
+It is the only record of a trial's sampled values before ``results.csv`` is written, so an
+interrupted experiment still shows its hyperparameters. Values Ray could only pickle are left
+out: reading a report never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipetune.report._files import STATE_GLOB, read_json
+
+_PICKLED = "_type"
+
+
+@dataclass
+class StateTrial:
+    trial_id: str
+    status: str
+    config: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+@dataclass
+class TuneState:
+    metric: str | None = None
+    trials: dict[str, StateTrial] = field(default_factory=dict)
+
+
+def latest_state_file(folder: Path) -> Path | None:
+    files = sorted(folder.glob(STATE_GLOB), key=lambda p: (p.stat().st_mtime, p.name))
+    return files[-1] if files else None
+
+
+def read_state(folder: Path) -> TuneState:
+    """The newest ``experiment_state-*.json``; an absent or unreadable one gives no trials."""
+    path = latest_state_file(folder)
+    if path is None:
+        return TuneState()
+    data = read_json(path)
+    runner = data.get("runner_data")
+    metric = runner.get("_metric") if isinstance(runner, dict) else None
+    state = TuneState(metric if isinstance(metric, str) else None)
+    entries = data.get("trial_data")
+    for entry in entries if isinstance(entries, list) else []:
+        trial = _trial(entry, folder)
+        if trial is not None:
+            state.trials[trial.trial_id] = trial
+    return state
+
+
+def _decode(part: Any) -> dict[str, Any]:
+    if isinstance(part, str):
+        try:
+            part = json.loads(part)
+        except ValueError:
+            return {}
+    return part if isinstance(part, dict) else {}
+
+
+def _trial(entry: Any, folder: Path) -> StateTrial | None:
+    parts = entry if isinstance(entry, list | tuple) else [entry]
+    static = _decode(parts[0]) if parts else {}
+    runtime = _decode(parts[1]) if len(parts) > 1 else {}
+    trial_id = static.get("trial_id")
+    if not trial_id:
+        return None
+    config = static.get("config")
+    return StateTrial(
+        trial_id=str(trial_id),
+        status=str(static.get("status") or "UNKNOWN"),
+        config=flatten(config) if isinstance(config, dict) and _PICKLED not in config else {},
+        error=_error_line(folder, static.get("relative_logdir"), runtime.get("error_filename")),
+    )
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as dotted keys; pickled values (Ray's fallback) are dropped."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            if _PICKLED not in value:
+                flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _error_line(folder: Path, logdir: Any, filename: Any) -> str:
+    if not isinstance(logdir, str) or not isinstance(filename, str):
+        return ""
+    try:
+        path = folder / Path(logdir).name / Path(filename).name  # never outside the folder
+        lines = path.read_text(encoding="utf-8").strip().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return "error (see the trial folder)"
+    return lines[-1] if lines else ""
