@@ -61,9 +61,11 @@ def run(args: argparse.Namespace) -> int:
         experiment = Experiment(args.config, parse_assignments(args.override), from_flags)
     else:
         raise ConfigError("give a CONFIG file, or --resume EXPERIMENT_DIR")
-    print(f"experiment: {experiment.path}", file=sys.stderr)
     outcome = experiment.run(
-        args.address, resume=bool(args.resume), retry_errored=args.retry_errored
+        args.address,
+        resume=bool(args.resume),
+        retry_errored=args.retry_errored,
+        announce=lambda path: print(f"experiment: {path}", file=sys.stderr),
     )
     from pipetune.tune._results import print_summary
 

@@ -75,6 +75,14 @@ def check_resources(
             key_path="tune.resources_per_trial",
             hint="use gpu: 1 per worker, or workers: 1",
         )
+    total_cpu = sum(n.get("CPU", 0) for n in nodes)
+    if workers > 1 and total_cpu < cpu * workers:
+        raise ConfigError(
+            f"a DDP trial needs {workers} workers x cpu={cpu:g} = {cpu * workers:g} CPUs, "
+            f"the cluster has {total_cpu:g}; trials would stay PENDING forever",
+            key_path="tune.resources_per_trial",
+            hint="lower workers or cpu, or attach to a bigger cluster with --address",
+        )
     fits = [n for n in nodes if n.get("CPU", 0) >= cpu and n.get("GPU", 0) >= gpu]
     if not fits:
         largest = max(nodes, key=lambda n: (n.get("GPU", 0), n.get("CPU", 0)), default={})

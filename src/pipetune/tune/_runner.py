@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,8 +63,15 @@ def load_settings(
     raw = resolve(source, "tune") if "tune" in source.tree else {}
     raw = dict(raw or {})
     for key, value in (tune_overrides or {}).items():
-        if value is not None:
-            raw[key] = value
+        if value is None:
+            continue
+        *parents, leaf = key.split(".")
+        node = raw
+        for part in parents:  # "resources_per_trial.cpu" sets one field of a mapping
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[leaf] = value
     return TuneSettings.parse(raw, source.file)
 
 
@@ -112,6 +119,17 @@ def _resources(settings: TuneSettings) -> tuple[dict[str, float], int]:
     return as_dict, request.workers
 
 
+def check_resources_locally(settings: TuneSettings) -> None:
+    """Before an embedded Ray starts: refuse requests this machine can never satisfy."""
+    if settings.resources_per_trial == "auto":
+        return
+    import torch
+
+    machine = {"CPU": float(os.cpu_count() or 1), "GPU": float(torch.cuda.device_count())}
+    request = settings.resources_per_trial
+    check_resources({"cpu": request.cpu, "gpu": request.gpu}, request.workers, [machine])
+
+
 def _trainer_index(pipeline: Any) -> int:
     steps = list(pipeline)
     for index, step in enumerate(steps):
@@ -148,17 +166,23 @@ class Experiment:
         stem = Path(self.source.file).stem if self.source.file else "experiment"
         return f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
 
-    def _prepare_trials(self) -> tuple[Any, str, int]:
-        """Run the upstream steps once; return (their outputs, trainer path, max iterations)."""
+    def validate(self) -> tuple[Any, int, int]:
+        """Every check that needs no Ray: searched keys, the whole pipeline, local resources.
+
+        Returns (the built pipeline, the trainer's index, the iteration budget).
+        """
         key = self.settings.pipeline
         check_effective_overrides(self.source, key, self.param_space)
         pipeline = self.parser.parse_pipeline(key)
         index = _trainer_index(pipeline)
-        upstream = pipeline.run((), 0, index) if index > 0 else ()
-        trainer_path = self.parser.step_path(index, key)
         epochs = int(getattr(pipeline[index], "epochs", 0) or 0)
         budget = int(self.settings.stop.get("training_iteration", 0) or epochs or 100)
-        return upstream, trainer_path, budget
+        return pipeline, index, budget
+
+    def _prepare_trials(self, pipeline: Any, index: int) -> tuple[Any, str]:
+        """Run the upstream steps once; return (their outputs, the trainer's key path)."""
+        upstream = pipeline.run((), 0, index) if index > 0 else ()
+        return upstream, self.parser.step_path(index, self.settings.pipeline)
 
     def _trainable(self, upstream: Any, trainer_path: str) -> tuple[Any, dict[str, Any]]:
         """The Tune trainable and the param space to hand the Tuner with it."""
@@ -188,13 +212,26 @@ class Experiment:
         atomic_write_text(self.path / META_FILE, json.dumps(meta, indent=2))
 
     def run(
-        self, address: str | None = None, resume: bool = False, retry_errored: bool = False
+        self,
+        address: str | None = None,
+        resume: bool = False,
+        retry_errored: bool = False,
+        announce: Callable[[str], None] | None = None,
     ) -> ExperimentOutcome:
+        """Validate, start (or attach to) Ray, run every trial, write the results.
+
+        ``announce`` receives the experiment folder once every check has passed.
+        """
         from ray import tune
 
+        pipeline, index, budget = self.validate()
+        if not address:
+            check_resources_locally(self.settings)
+        if announce is not None:
+            announce(str(self.path))
         started = _start_ray(address, self.import_paths)
         try:
-            upstream, trainer_path, budget = self._prepare_trials()
+            upstream, trainer_path = self._prepare_trials(pipeline, index)
             trainable, param_space = self._trainable(upstream, trainer_path)
             s = self.settings
             stopper = MetricContractStopper(s.metric, s.stop)
