@@ -101,6 +101,13 @@ class IDXImageGetter(DataGetter):
             raise ConfigError(f"std must be positive, got {std!r}", key_path="std")
         # Absolute now: Ray Tune runs trials in other working directories.
         self.data_dir = os.path.abspath(os.path.expanduser(data_dir)) if data_dir else None
+        if self.data_dir is not None and not os.path.isdir(self.data_dir):
+            # A mistyped folder is an error, not a silent download somewhere else.
+            raise ConfigError(
+                f"data_dir '{self.data_dir}' does not exist",
+                key_path="data_dir",
+                hint="create it (downloads go there) or fix the path",
+            )
         self.split: Split = split
         self.limit = limit
         self.download = download

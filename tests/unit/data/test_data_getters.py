@@ -178,6 +178,7 @@ def test_all_places_named_when_nothing_found(tmp_path: Path, isolated: Path) -> 
         mp.setattr(FashionMNIST, "system_dirs", ("/usr/share/datasets/fashion-mnist",))
         if DEBIAN_DIR.exists():
             pytest.skip("dataset-fashion-mnist is installed here")
+        (tmp_path / "mine").mkdir()
         with pytest.raises(DataError) as info:
             FashionMNIST(data_dir=str(tmp_path / "mine"), download=False).execute()
     message = str(info.value)
@@ -233,6 +234,7 @@ def test_download_through_injected_mirror(
 
 def test_download_failure_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(MNIST, "mirrors", ((tmp_path / "missing").as_uri() + "/",))
+    (tmp_path / "target").mkdir()
     with pytest.raises(
         DataError, match=r"MNIST files not found .*; download failed: file:///"
     ) as info:
@@ -255,6 +257,13 @@ def test_bad_arguments(kwargs: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError) as info:
         MNIST(**kwargs)
     assert info.value.key_path == key
+
+
+def test_missing_data_dir_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist") as info:
+        FashionMNIST(data_dir=str(tmp_path / "typo"))
+    assert info.value.key_path == "data_dir"
+    assert str(tmp_path / "typo") in str(info.value)
 
 
 def test_relative_data_dir_is_made_absolute(
