@@ -13,9 +13,6 @@ import os
 DEFAULTS = {
     "RAY_TRAIN_V2_ENABLED": "0",
     "RAY_TRAIN_ENABLE_V2_MIGRATION_WARNINGS": "0",
-    # Tune's automatic JSON/CSV/TensorBoard loggers cost time per result; pipetune writes
-    # its own results table.
-    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
     # Trials keep the user's working directory so relative paths work.
     "RAY_CHDIR_TO_TRIAL_DIR": "0",
     "MLFLOW_ALLOW_FILE_STORE": "true",

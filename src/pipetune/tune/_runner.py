@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from pipetune.config import ConfigSource, apply_overrides, load_config, resolve
 from pipetune.errors import ConfigError, PipetuneError
 from pipetune.parser import ConfigParser, add_import_paths
 from pipetune.pipeline import Trainer
-from pipetune.tune._algorithms import make_scheduler, make_search_alg, search_alg_name
+from pipetune.tune._algorithms import make_scheduler, make_search_alg
 from pipetune.tune._callbacks import (
     HistoryRecorder,
     MetricContractStopper,
@@ -117,6 +118,30 @@ def _resources(settings: TuneSettings) -> tuple[dict[str, float], int]:
     as_dict = {"cpu": request.cpu, "gpu": request.gpu}
     check_resources(as_dict, request.workers, nodes)
     return as_dict, request.workers
+
+
+@contextlib.contextmanager
+def _fit_environment() -> Iterator[None]:
+    """Tune settings read from the driver's environment at fit time, restored afterwards."""
+    settings = {
+        # Tune's automatic JSON/CSV/TensorBoard loggers cost time per result; pipetune
+        # writes its own history.jsonl and results.csv.
+        "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
+        # Ray's own check raises on the first result without the metric, before the
+        # stopper can turn it into the PipetuneError that names the reported ones.
+        "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
+    }
+    saved = {key: os.environ.get(key) for key in settings}
+    for key, value in settings.items():
+        os.environ.setdefault(key, value)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
 
 
 def check_resources_locally(settings: TuneSettings) -> None:
@@ -260,9 +285,8 @@ class Experiment:
                         num_samples=s.num_samples,
                         scheduler=make_scheduler(s.scheduler, s.metric, s.mode.value, budget),
                         search_alg=make_search_alg(s.search_alg, s.seed, s.max_concurrent_trials),
-                        max_concurrent_trials=s.max_concurrent_trials
-                        if search_alg_name(s.search_alg) in ("random", "grid")
-                        else None,
+                        # make_search_alg applies the cap (given here, Tune warns and drops it)
+                        max_concurrent_trials=None,
                         time_budget_s=s.time_budget_s,
                         reuse_actors=True,
                     ),
@@ -279,15 +303,13 @@ class Experiment:
                         verbose=0,
                     ),
                 )
-            # Ray's own check raises on the first result without the metric, before the
-            # stopper can turn it into the PipetuneError below that names the reported ones.
-            os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
             # Per-trial result files are off (lean mode); pipetune keeps its own history.
             # ("Failed to fetch metrics ..." comes from ExperimentAnalysis, not ResultGrid.)
             for name in ("ray.tune.result_grid", "ray.tune.analysis.experiment_analysis"):
                 logging.getLogger(name).setLevel(logging.CRITICAL)
             fit_started = time.monotonic()
-            result_grid = tuner.fit()
+            with _fit_environment():
+                result_grid = tuner.fit()
             elapsed = time.monotonic() - fit_started
             if stopper.missing is not None:
                 raise PipetuneError(
