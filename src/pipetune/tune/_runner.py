@@ -82,6 +82,17 @@ def _split_overrides(overrides: Mapping[str, Any]) -> tuple[dict[str, Any], dict
     return pipeline, tune
 
 
+def user_modules(folders: list[str]) -> list[str]:
+    """The Python modules and packages directly inside ``folders`` (the config's folder)."""
+    found: list[str] = []
+    for folder in map(Path, folders):
+        for path in sorted(folder.glob("*.py")):
+            found.append(str(path))
+        for init in sorted(folder.glob("*/__init__.py")):
+            found.append(str(init.parent))
+    return found
+
+
 def _start_ray(address: str | None, import_paths: list[str]) -> bool:
     """Start an embedded local Ray, or attach to ``address``; return whether we started it."""
     import ray
@@ -95,6 +106,10 @@ def _start_ray(address: str | None, import_paths: list[str]) -> bool:
         "configure_logging": False,
     }
     if address:
+        # Nodes of a cluster may not share this file system: ship the user's modules.
+        modules = user_modules(import_paths[1:])
+        if modules:
+            common["runtime_env"]["py_modules"] = modules
         ray.init(address=address, **common)
     else:
         ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", **common)
