@@ -26,6 +26,12 @@ data:
 	@if [ -z "$(DATA_ENV)" ] && [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; fi
 
+# Headless Chromium for the report's browser tests (pytest -m browser); they skip without it.
+.PHONY: chromium
+chromium:
+	@if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; } && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; fi
+
 demo: $(STAMP) data
 	cd examples/fashion-mnist && $(DATA_ENV) ../../$(BIN)/pipetune tune config.yaml
 

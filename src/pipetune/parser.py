@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from pipetune.config import (
     ConfigSource,
@@ -94,8 +94,11 @@ class ConfigParser:
     def step_path(
         self, step_idx: int | str, pipeline_nested_key: str = DEFAULT_PIPELINE_KEY
     ) -> str:
-        """The key path of step ``step_idx`` in either declaration style."""
-        for steps in (f"{pipeline_nested_key}.init_args.steps", f"{pipeline_nested_key}.steps"):
+        """The key path of step ``step_idx`` in either declaration style (or a bare list)."""
+        candidates = [f"{pipeline_nested_key}.init_args.steps", f"{pipeline_nested_key}.steps"]
+        if isinstance(self.source.tree.get(pipeline_nested_key), ListConfig):
+            candidates.append(pipeline_nested_key)
+        for steps in candidates:
             if has_path(self.source.tree, steps):
                 path = f"{steps}.{step_idx}"
                 if not has_path(self.source.tree, path):

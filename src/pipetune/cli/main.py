@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Sequence
 
 from pipetune import __version__
-from pipetune.cli import _run, _tune
+from pipetune.cli import _report, _run, _slurm, _tune
 from pipetune.config._safety import ALLOWED_ENV
 from pipetune.errors import PipetuneError
 
@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _run.add_parser(subparsers)
     _tune.add_parser(subparsers)
+    _slurm.add_parser(subparsers)
+    _report.add_parser(subparsers)
     return parser
 
 

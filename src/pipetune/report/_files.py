@@ -74,15 +74,18 @@ def read_results(folder: Path) -> list[dict[str, Any]] | None:
     path = folder / RESULTS_FILE
     if not path.is_file():
         return None
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = [
-            {
-                key: (value or "") if key in _TEXT_COLUMNS else parse_cell(value or "")
-                for key, value in row.items()
-                if key is not None
-            }
-            for row in csv.DictReader(handle)
-        ]
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = [
+                {
+                    key: (value or "") if key in _TEXT_COLUMNS else parse_cell(value or "")
+                    for key, value in row.items()
+                    if key is not None
+                }
+                for row in csv.DictReader(handle)
+            ]
+    except (csv.Error, UnicodeDecodeError):
+        return None  # unreadable: rebuilt from the history like a missing one
     return [row for row in rows if row.get("trial_id")]
 
 

@@ -77,7 +77,7 @@ def _tune_section(path: Path) -> dict[str, Any]:
             data = OmegaConf.to_container(section, resolve=False)
     except (OSError, ValueError, yaml.YAMLError, OmegaConfBaseException):
         return {}
-    return data if isinstance(data, dict) else {}
+    return {str(k): v for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def _results_metric(results: list[dict[str, Any]] | None) -> str | None:
@@ -158,9 +158,8 @@ def _merge(
         trial.history = curve
         trial.final = values[-1] if values else None
         trial.best = pick(values) if values else None
-        trial.iterations = max(
-            (int(_iteration(r)) for r in curve if r.get("training_iteration")), default=0
-        )
+        steps = [finite(r.get("training_iteration")) for r in curve]
+        trial.iterations = int(max((s for s in steps if s is not None), default=0))
         trial.time_total_s = finite(curve[-1].get("time_total_s")) if curve else None
         trial.config = dict(known.config) if known else {}
         trial.error = known.error if known else ""

@@ -58,8 +58,9 @@ class ExperimentData:
 
     def ranked(self) -> list[Trial]:
         """Trials with a metric, best first, then the others in their order."""
+        sign = 1.0 if self.mode == "min" else -1.0
         scored = [t for t in self.trials if t.best is not None]
-        scored.sort(key=lambda t: t.best if self.mode == "min" else -(t.best or 0.0))
+        scored.sort(key=lambda t: sign * (t.best or 0.0))
         return scored + [t for t in self.trials if t.best is None]
 
     @property

@@ -90,7 +90,8 @@ def _needs(package: str, extra: str, name: str) -> None:
 def _random(options: dict[str, Any], seed: int | None, concurrency: int | None) -> Any:
     from ray.tune.search import BasicVariantGenerator
 
-    return BasicVariantGenerator(random_state=seed, **options)
+    # Tune ignores TuneConfig.max_concurrent_trials for a search_alg that is not a Searcher.
+    return BasicVariantGenerator(random_state=seed, max_concurrent=concurrency or 0, **options)
 
 
 def _optuna(options: dict[str, Any], seed: int | None, concurrency: int | None) -> Any:

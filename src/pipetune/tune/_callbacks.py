@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
+from ray.tune.result import AUTO_RESULT_KEYS
 from ray.tune.stopper import Stopper
 
 HISTORY_FILE = "history.jsonl"
@@ -30,7 +31,8 @@ class MetricContractStopper(Stopper):
         if not self.checked:
             self.checked = True
             if self.metric not in result:
-                self.missing = sorted(k for k in result if k not in _SKIP)
+                internal = set(AUTO_RESULT_KEYS) | {"should_checkpoint", "experiment_tag"}
+                self.missing = sorted(k for k in result if k not in _SKIP | internal)
                 return True
         return any(k in result and result[k] >= v for k, v in self.criteria.items())
 
@@ -50,6 +52,8 @@ class HistoryRecorder(Callback):
         row = {
             "trial_id": trial.trial_id,
             "node_ip": result.get("node_ip"),
+            # a trial may report the Ray node id it runs on (several nodes can share one IP)
+            **({"node_id": result["node_id"]} if "node_id" in result else {}),
             "timestamp": result.get("timestamp", time.time()),
             **{
                 k: v

@@ -28,10 +28,14 @@ def _last_line(error: BaseException | None) -> str:
 
 def trial_rows(result_grid: Any, folder: Path, metric: str, mode: str) -> list[dict[str, Any]]:
     """One row per trial: its config, final and best metric, status, iterations and time."""
-    history: dict[str, list[float]] = {}
+    # A resumed trial may repeat iterations it ran after its last checkpoint: keep the last.
+    latest: dict[tuple[str, Any], float] = {}
     for row in read_history(folder):
         if metric in row:
-            history.setdefault(row["trial_id"], []).append(row[metric])
+            latest[(row["trial_id"], row.get("training_iteration"))] = row[metric]
+    history: dict[str, list[float]] = {}
+    for (trial_id, _), value in latest.items():
+        history.setdefault(trial_id, []).append(value)
     statuses = {
         trial.trial_id: str(trial.status)
         for trial in getattr(getattr(result_grid, "_experiment_analysis", None), "trials", [])

@@ -159,6 +159,11 @@ def _fit_environment() -> Iterator[None]:
                 os.environ[key] = old
 
 
+def _is_pbt(spec: Any) -> bool:
+    kind = spec.get("type") if isinstance(spec, dict) else spec
+    return str(kind).lower() == "pbt"
+
+
 def check_resources_locally(settings: TuneSettings) -> None:
     """Before an embedded Ray starts: refuse requests this machine can never satisfy."""
     if settings.resources_per_trial == "auto":
@@ -265,7 +270,9 @@ class Experiment:
         from ray import tune
 
         pipeline, index, budget = self.validate()
-        if not address:
+        import ray
+
+        if not address and not ray.is_initialized():
             check_resources_locally(self.settings)
         if announce is not None:
             announce(str(self.path))
@@ -310,7 +317,10 @@ class Experiment:
                         storage_path=str(self.path.parent),
                         stop=stopper,
                         failure_config=tune.FailureConfig(max_failures=s.max_failures),
-                        checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+                        # PBT exploits other trials' checkpoints: keep them all.
+                        checkpoint_config=tune.CheckpointConfig(
+                            num_to_keep=None if _is_pbt(s.scheduler) else 2
+                        ),
                         callbacks=[
                             HistoryRecorder(self.path),
                             *progress_callbacks(s.metric, s.mode.value, self._expected_trials()),

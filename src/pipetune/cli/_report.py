@@ -1,0 +1,43 @@
+"""``pipetune report EXPERIMENT_DIR``: report.html (and PNGs, report.md) of an experiment."""
+
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_FORMATS = ("html", "png")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report", help="write an HTML report of an experiment folder", description=__doc__
+    )
+    parser.add_argument("experiment_dir", help="the folder `pipetune tune` printed")
+    parser.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        choices=("html", "png", "md"),
+        help="what to write; repeatable (default: html and png; md adds report.md and PNGs)",
+    )
+    parser.add_argument("--metric", default=None, help="metric to rank by (default: the tuned)")
+    parser.add_argument("--mode", choices=("min", "max"), default=None, help="min or max")
+    parser.add_argument("--open", action="store_true", help="open the report in a web browser")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipetune.report import load_experiment, print_summary, write_files
+
+    experiment = load_experiment(args.experiment_dir, args.metric, args.mode)
+    files = write_files(experiment, args.formats or DEFAULT_FORMATS)
+    print_summary(experiment)
+    if files.pngs:
+        print(f"figures: {len(files.pngs)} PNG(s) in {experiment.folder}")
+    if files.markdown is not None and files.html is not None:
+        print(f"markdown: {files.markdown}")
+    print(f"report: {files.main}")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(files.main.as_uri())
+    return 0

@@ -1,0 +1,32 @@
+"""Reports of an experiment folder: one self-contained report.html, PNG figures, report.md.
+
+``write_report(folder)`` reads what ``pipetune tune`` left in ``folder`` (finished, still
+running or interrupted) and writes ``report.html`` beside it.
+"""
+
+from pipetune.report._load import load_experiment
+from pipetune.report._model import ExperimentData, Trial
+from pipetune.report._sections import SECTION_IDS
+from pipetune.report._summary import print_summary
+from pipetune.report._write import (
+    FORMATS,
+    HTML_FILE,
+    MARKDOWN_FILE,
+    ReportFiles,
+    write_files,
+    write_report,
+)
+
+__all__ = [
+    "FORMATS",
+    "HTML_FILE",
+    "MARKDOWN_FILE",
+    "SECTION_IDS",
+    "ExperimentData",
+    "ReportFiles",
+    "Trial",
+    "load_experiment",
+    "print_summary",
+    "write_files",
+    "write_report",
+]

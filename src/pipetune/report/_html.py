@@ -1,0 +1,199 @@
+"""report.html: one self-contained page (plotly.js inline, no network), every string escaped."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from pipetune.report import _plotly
+from pipetune.report._assets import CSS, SORT_JS
+from pipetune.report._files import BEST_CONFIG_FILE, read_text
+from pipetune.report._importance import Importance
+from pipetune.report._links import Link, folder_links, reproduce_command
+from pipetune.report._model import ExperimentData, finite, format_value
+from pipetune.report._parallel import parallel
+from pipetune.report._sections import SECTION_IDS, SECTIONS
+from pipetune.report._series import start_time
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _notes(notes: list[str]) -> str:
+    if not notes:
+        return ""
+    return '<ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
+
+
+def _section(key: str, body: str) -> str:
+    return f'<section id="{key}">\n<h2>{SECTIONS[key]}</h2>\n{body}\n</section>'
+
+
+def _figure(figure: Any, key: str, empty: str) -> str:
+    if figure is None:
+        return f'<p class="note">{_e(empty)}</p>'
+    return _plotly.fragment(figure, f"fig-{key}")
+
+
+def _header(experiment: ExperimentData, links: list[Link]) -> str:
+    counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(experiment.status_counts().items()))
+    link_html = " ".join(f'<a href="{_e(quote(link.href))}">{_e(link.title)}</a>' for link in links)
+    commands = "".join(
+        f"<li>{_e(link.title)}: <code>{_e(link.command)}</code></li>"
+        for link in links
+        if link.command
+    )
+    toc = " ".join(f'<a href="#{key}">{SECTIONS[key]}</a>' for key in SECTION_IDS)
+    return f"""<header id="summary">
+<h1>pipetune report: {_e(experiment.name)}</h1>
+<p class="meta">{_e(experiment.folder)}<br>
+tuned <code>{_e(experiment.metric)}</code> ({_e(experiment.mode)}) ·
+{len(experiment.trials)} trial(s){": " + _e(counts) if counts else ""} ·
+generated {_e(time.strftime("%Y-%m-%d %H:%M:%S"))}</p>
+{_notes(experiment.notes)}
+<nav id="links">{link_html}</nav>
+{f"<ul class='hint'>{commands}</ul>" if commands else ""}
+<nav id="toc">{toc}</nav>
+</header>"""
+
+
+def _kv_table(config: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><th>{_e(k)}</th><td>{_e(format_value(v))}</td></tr>" for k, v in config.items()
+    )
+    return f'<table class="kv">{rows}</table>' if rows else "<p>(no hyperparameters)</p>"
+
+
+def _best(experiment: ExperimentData) -> str:
+    best = experiment.best_trial
+    if best is None:
+        return f'<p class="note">No trial has reported {_e(experiment.metric)} yet.</p>'
+    saved = read_text(experiment.folder / BEST_CONFIG_FILE)
+    details = (
+        f"<details><summary>{BEST_CONFIG_FILE}</summary><pre>{_e(saved)}</pre></details>"
+        if saved is not None
+        else f'<p class="hint">{BEST_CONFIG_FILE} is written when the experiment ends; '
+        "the command runs the saved config with this trial's values.</p>"
+    )
+    return f"""<p>Trial <code>{_e(best.trial_id)}</code> ({_e(best.status.lower())}):
+best <code>{_e(experiment.metric)}</code> = <strong>{_e(format_value(best.best))}</strong>,
+final {_e(format_value(best.final))} after {best.iterations} iteration(s).</p>
+{_kv_table(best.config)}
+<p>Reproduce it:</p>
+<pre><code id="reproduce">{_e(reproduce_command(experiment, best))}</code></pre>
+{details}"""
+
+
+def _cell(value: Any, css: str = "") -> str:
+    number = finite(value)
+    sort = repr(number) if number is not None else ("" if value is None else str(value))
+    klass = f' class="{css}"' if css else (' class="num"' if number is not None else "")
+    return f'<td{klass} data-sort="{_e(sort)}">{_e(format_value(value))}</td>'
+
+
+def _trials(experiment: ExperimentData) -> str:
+    if not experiment.trials:
+        return '<p class="note">No trial has started yet.</p>'
+    params = experiment.param_names
+    metric = experiment.metric
+    headers = ["#", "trial", "status", metric, f"best {metric}", "iterations", "time (s)"]
+    head = "".join(f"<th>{_e(h)}</th>" for h in [*headers, *params, "error"])
+    best = experiment.best_trial
+    rows = []
+    for rank, trial in enumerate(experiment.ranked(), start=1):
+        cells = [
+            _cell(rank if trial.best is not None else None),
+            f'<td data-sort="{_e(trial.trial_id)}"><code>{_e(trial.trial_id)}</code></td>',
+            _cell(trial.status, f"status-{_e(trial.status)}"),
+            _cell(trial.final),
+            _cell(trial.best),
+            _cell(trial.iterations),
+            _cell(trial.time_total_s),
+            *(_cell(trial.config.get(p)) for p in params),
+            _cell(trial.error or None, "error"),
+        ]
+        klass = ' class="best"' if trial is best else ""
+        rows.append(f'<tr{klass} id="trial-{_e(trial.trial_id)}">{"".join(cells)}</tr>')
+    return (
+        '<p class="hint">Click a column header to sort; best first to begin with.</p>'
+        f'<div class="table-wrap"><table class="sortable" id="trials-table">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _importance(experiment: ExperimentData, result: Importance) -> str:
+    figure = _figure(_plotly.importance_figure(result), "importance", "No importances.")
+    rows = "".join(
+        f'<tr><th>{_e(name)}</th><td class="num">{value:.3f}</td></tr>'
+        for name, value in result.values.items()
+    )
+    table = f'<table class="kv" id="importance-table">{rows}</table>' if rows else ""
+    intro = (
+        "<p class=\"hint\">Optuna's fANOVA on the completed trials' best "
+        f"<code>{_e(experiment.metric)}</code>: the share of its variance each "
+        "hyperparameter explains.</p>"
+    )
+    return intro + _notes(result.notes) + (figure if result.values else "") + table
+
+
+def _progress(experiment: ExperimentData) -> str:
+    start = start_time(experiment)
+    when = ""
+    if start is not None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(start))
+        when = f'<p class="hint">First trial started {_e(stamp)}.</p>'
+    empty = "No timed results in history.jsonl yet."
+    return when + _figure(_plotly.progress_figure(experiment), "progress", empty)
+
+
+def _bodies(experiment: ExperimentData, result: Importance) -> dict[str, Callable[[], str]]:
+    return {
+        "best": lambda: _best(experiment),
+        "trials": lambda: _trials(experiment),
+        "curves": lambda: _figure(
+            _plotly.curves_figure(experiment),
+            "curves",
+            f"No trial has reported {experiment.metric} yet.",
+        ),
+        "parallel": lambda: _figure(
+            _plotly.parallel_figure(experiment),
+            "parallel",
+            "; ".join(parallel(experiment).notes) or "Nothing to show.",
+        ),
+        "importance": lambda: _importance(experiment, result),
+        "progress": lambda: _progress(experiment),
+        "resources": lambda: _figure(
+            _plotly.timeline_figure(experiment), "resources", "No timed results yet."
+        ),
+    }
+
+
+def render_html(
+    experiment: ExperimentData, result: Importance, plotly_js: str, extra: list[Link]
+) -> str:
+    """The whole page; ``plotly_js`` is plotly.js's source, embedded once in the head."""
+    bodies = _bodies(experiment, result)
+    sections = "\n".join(_section(key, bodies[key]()) for key in SECTION_IDS)
+    script = plotly_js.replace("</script", "<\\/script")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>pipetune report: {_e(experiment.name)}</title>
+<style>{CSS}</style>
+<script>{script}</script>
+</head>
+<body>
+{_header(experiment, folder_links(experiment) + extra)}
+<main>
+{sections}
+</main>
+<script>{SORT_JS}</script>
+</body>
+</html>
+"""

@@ -1,0 +1,109 @@
+"""Write the report's files into the experiment folder, each atomically (temp + rename)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipetune._io import atomic_write_text
+from pipetune.errors import ConfigError
+from pipetune.report._importance import importance
+from pipetune.report._links import Link
+from pipetune.report._load import load_experiment
+from pipetune.report._model import ExperimentData
+
+FORMATS = ("html", "png", "md")
+HTML_FILE = "report.html"
+MARKDOWN_FILE = "report.md"
+
+
+def png_name(section: str) -> str:
+    return f"report-{section}.png"
+
+
+@dataclass
+class ReportFiles:
+    html: Path | None = None
+    markdown: Path | None = None
+    pngs: list[Path] = field(default_factory=list)
+
+    @property
+    def main(self) -> Path:
+        """report.html, else report.md, else the first PNG."""
+        found = self.html or self.markdown or (self.pngs[0] if self.pngs else None)
+        if found is None:
+            raise ConfigError("no report file was written")
+        return found
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a temp file beside ``path``, fsync it, then rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _check(formats: Iterable[str]) -> set[str]:
+    chosen = {str(f).lower() for f in formats}
+    unknown = sorted(chosen - set(FORMATS))
+    if unknown or not chosen:
+        raise ConfigError(
+            f"unknown report format(s): {', '.join(unknown) or '(none given)'}",
+            hint=f"choose from {', '.join(FORMATS)}",
+        )
+    return chosen
+
+
+def write_files(experiment: ExperimentData, formats: Iterable[str] = ("html",)) -> ReportFiles:
+    """Write the chosen formats: 'html' (report.html), 'png' (figures), 'md' (report.md + PNGs)."""
+    chosen = _check(formats)
+    if "md" in chosen:
+        chosen.add("png")
+    folder = experiment.folder
+    result = importance(experiment)
+    files = ReportFiles()
+    names: dict[str, str] = {}
+    if "png" in chosen:
+        from pipetune.report._static import render_pngs
+
+        for section, data in render_pngs(experiment, result).items():
+            names[section] = png_name(section)
+            files.pngs.append(atomic_write_bytes(folder / names[section], data))
+    if "md" in chosen:
+        from pipetune.report._markdown import render_markdown
+
+        text = render_markdown(experiment, result, names, [])
+        files.markdown = atomic_write_text(folder / MARKDOWN_FILE, text)
+    if "html" in chosen:
+        import plotly.offline
+
+        from pipetune.report._html import render_html
+
+        extra = [Link("report.md", MARKDOWN_FILE)] if files.markdown else []
+        extra += [Link(f"{s}.png", n) for s, n in names.items()]
+        page = render_html(experiment, result, plotly.offline.get_plotlyjs(), extra)
+        files.html = atomic_write_text(folder / HTML_FILE, page)
+    return files
+
+
+def write_report(
+    folder: str | Path,
+    formats: Iterable[str] = ("html",),
+    *,
+    metric: str | None = None,
+    mode: str | None = None,
+) -> Path:
+    """Read the experiment in ``folder``, write its report there; return report.html's path
+    (report.md's, when only 'md'/'png' were asked)."""
+    return write_files(load_experiment(folder, metric, mode), formats).main

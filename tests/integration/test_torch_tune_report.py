@@ -1,0 +1,151 @@
+"""Trainers inside a Ray Tune trial: a seed-style subclass reporting with ray.train.report,
+and the default loop reporting (with checkpoints) through TuneReporter."""
+
+from __future__ import annotations
+
+import copyreg
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+import pipetune  # noqa: F401  (before ray: sets RAY_TRAIN_V2_ENABLED=0)
+from pipetune.torch import TorchTrainer
+from pipetune.torch._reporter import CHECKPOINT_FILE
+
+pytestmark = pytest.mark.ray
+
+EPOCHS = 3
+
+
+class MyTrainer(TorchTrainer):
+    def __init__(
+        self,
+        epochs: int,
+        config: dict[str, Any],
+        strategy: str = "ddp",
+        name: str | None = None,
+        logger: Any = None,
+    ) -> None:
+        super().__init__(config=config, epochs=epochs, strategy=strategy, name=name, logger=logger)
+
+    def create_model_loss_optimizer(self) -> None:
+        model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+        optimizer = torch.optim.Adam(model.parameters(), lr=self.config.optim_lr)
+        self.model, self.optimizer, _ = self.strategy.distributed(model, optimizer)
+        self.loss = torch.nn.CrossEntropyLoss()
+
+    def train(self) -> None:
+        from ray import train
+
+        assert self.model is not None and self.optimizer is not None
+        assert self.train_dataloader is not None and self.validation_dataloader is not None
+        device = self.strategy.device()
+        for epoch in range(self.epochs):
+            if self.strategy.global_world_size() > 1:
+                self.set_epoch(epoch)
+            self.model.train()
+            for inputs, targets in self.train_dataloader:
+                inputs, targets = inputs.to(device), targets.to(device)
+                self.optimizer.zero_grad()
+                loss = self.loss(self.model(inputs), targets)
+                loss.backward()
+                self.optimizer.step()
+            self.model.eval()
+            total, count = 0.0, 0
+            with torch.no_grad():
+                for inputs, targets in self.validation_dataloader:
+                    inputs, targets = inputs.to(device), targets.to(device)
+                    total += self.loss(self.model(inputs), targets).item() * len(targets)
+                    count += len(targets)
+            epoch_val_loss = total / count
+            self.log(epoch_val_loss, "val_loss", kind="metric", step=epoch)
+            train.report({"loss": epoch_val_loss})
+
+
+def separable(n: int, seed: int) -> TensorDataset:
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 4, generator=gen)
+    return TensorDataset(x, (x[:, 0] - x[:, 1] > 0).long())
+
+
+def seed_trainable(config: dict[str, Any]) -> None:
+    trainer = MyTrainer(epochs=EPOCHS, config=config)
+    *_, model = trainer.execute(separable(64, 1), separable(32, 2))
+    assert model is not None
+
+
+def default_loop_trainable(config: dict[str, Any]) -> None:
+    torch.manual_seed(0)
+    trainer = TorchTrainer(config=config, epochs=EPOCHS, model=torch.nn.Linear(4, 2))
+    trainer.execute(separable(64, 1), separable(32, 2))
+
+
+@pytest.fixture
+def by_value() -> Iterator[None]:
+    """Ship this module's classes to the trial processes by value (they cannot import it).
+
+    A function pickled by value takes along the ``torch`` submodules whose dotted names its
+    code mentions; ``self.strategy.distributed`` and ``self.config`` make that include
+    ``torch.distributed.config``, a ``ModuleType`` subclass that cloudpickle cannot pickle.
+    Pickle such config modules by name while the test runs (the trial only unpickles).
+    """
+    import ray.cloudpickle
+
+    config_module_type = type(importlib.import_module("torch.distributed.config"))
+    module = sys.modules[__name__]
+    ray.cloudpickle.register_pickle_by_value(module)
+    copyreg.pickle(config_module_type, _module_by_name)
+    yield
+    copyreg.dispatch_table.pop(config_module_type, None)
+    ray.cloudpickle.unregister_pickle_by_value(module)
+
+
+def _module_by_name(module: Any) -> tuple[Any, tuple[str]]:
+    return importlib.import_module, (module.__name__,)
+
+
+def _fit(trainable: Any, tmp_path: Path, name: str, metric: str) -> Any:
+    from ray import tune
+
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"batch_size": 16, "optim_lr": tune.choice([0.01])},
+        tune_config=tune.TuneConfig(num_samples=1, metric=metric, mode="min"),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name=name, verbose=0),
+    )
+    results = tuner.fit()
+    assert len(results) == 1
+    assert not results.errors, results.errors
+    return results.get_best_result()
+
+
+def test_seed_style_trainer_inside_a_tune_trial(
+    ray_local: Any, by_value: None, tmp_path: Path
+) -> None:
+    result = _fit(seed_trainable, tmp_path, "seed", "loss")
+    assert result.error is None
+    assert "loss" in result.metrics
+    assert result.metrics["loss"] > 0
+    assert result.metrics["training_iteration"] == EPOCHS
+    assert result.config["optim_lr"] == 0.01
+
+
+def test_default_loop_reports_and_checkpoints_through_tune_reporter(
+    ray_local: Any, by_value: None, tmp_path: Path
+) -> None:
+    result = _fit(default_loop_trainable, tmp_path, "default", "val_loss")
+    assert result.error is None
+    assert result.metrics["training_iteration"] == EPOCHS
+    for key in ("train_loss", "val_loss", "val_accuracy", "epoch_time", "samples_per_s"):
+        assert key in result.metrics
+    assert result.checkpoint is not None
+    with result.checkpoint.as_directory() as folder:
+        state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=False)
+    assert state["epoch"] == EPOCHS - 1
+    assert state["metrics"]["val_loss"] == pytest.approx(result.metrics["val_loss"])
