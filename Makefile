@@ -42,7 +42,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck data
+test: lint typecheck data chromium
 	$(DATA_ENV) $(BIN)/python -m pytest
 
 clean:

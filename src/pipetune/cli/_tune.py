@@ -48,7 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipetune.errors import ConfigError
+    from pipetune.errors import ConfigError, PipetuneError
     from pipetune.tune import Experiment, resume_experiment
 
     if args.resume:
@@ -75,6 +75,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"best {settings.metric}: {outcome.best[f'best_{settings.metric}']:.4g}")
         print(f"best config: {outcome.path / 'best_config.yaml'}")
     print(f"results: {outcome.path / 'results.csv'}")
+    try:
+        from pipetune.report import write_report
+
+        print(f"report: {write_report(outcome.path)}")
+    except PipetuneError as exc:
+        print(f"report not written: {exc}", file=sys.stderr)
     if outcome.budget_reached:
         print(
             f"time budget of {settings.time_budget_s:g} s reached; {outcome.unfinished} trial(s) "

@@ -253,7 +253,12 @@ class Experiment:
     def _write_meta(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path / CONFIG_COPY, OmegaConf.to_yaml(self.source.tree))
-        meta = {"config_file": self.source.file, "import_paths": self.import_paths}
+        meta = {
+            "config_file": self.source.file,
+            "import_paths": self.import_paths,
+            "metric": self.settings.metric,
+            "mode": self.settings.mode.value,
+        }
         atomic_write_text(self.path / META_FILE, json.dumps(meta, indent=2))
 
     def run(
