@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.request
 from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
 
+from pipetune._io import atomic_open
 from pipetune.data._datasets import ImageClassificationDataset
 from pipetune.data._idx import DataError, read_idx
 from pipetune.errors import ConfigError
@@ -278,29 +278,24 @@ class IDXImageGetter(DataGetter):
 
 def _fetch_url(url: str, path: Path, md5: str) -> None:
     """Download ``url`` to ``path`` through a temporary file; check its MD5 before renaming."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    tmp = Path(tmp_name)
     try:
-        digest = hashlib.md5(usedforsecurity=False)
         with (
-            os.fdopen(fd, "wb") as out,
+            atomic_open(path, "wb", suffix=".part") as out,
             urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as response,
         ):
+            digest = hashlib.md5(usedforsecurity=False)
             while chunk := response.read(1 << 20):
                 digest.update(chunk)
                 out.write(chunk)
-        if digest.hexdigest() != md5:
-            raise DataError(
-                f"{url}: MD5 checksum mismatch: expected {md5}, got {digest.hexdigest()}"
-            )
-        os.replace(tmp, path)
+            if digest.hexdigest() != md5:
+                raise DataError(
+                    f"{url}: MD5 checksum mismatch: expected {md5}, got {digest.hexdigest()}"
+                )
     except DataError:
         raise
     except (OSError, ValueError) as exc:  # URLError and HTTPError are OSErrors
         reason = getattr(exc, "reason", None) or exc
         raise DataError(f"{url}: {reason}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class MNIST(IDXImageGetter):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import tempfile
 import zlib
 from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
 
+from pipetune._io import atomic_write_bytes
 from pipetune.errors import PipetuneError
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -145,18 +145,5 @@ def write_idx(
         compress = path.suffix == ".gz"
     if compress:
         payload = gzip.compress(payload, mtime=0)
-    atomic_write(path, payload)
+    atomic_write_bytes(path, payload)
     return path
-
-
-def atomic_write(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
+from pipetune._io import atomic_write_text
 from pipetune.loggers._base import Logger, to_scalar
 
 logger = logging.getLogger(__name__)
@@ -18,18 +17,8 @@ CSV_COLUMNS: tuple[str, ...] = ("step", "name", "value", "kind", "batch_idx")
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, default=str)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` as JSON to ``path`` atomically."""
+    atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 class CSVLogger(Logger):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipetune._io import atomic_write_text
+from pipetune._io import atomic_write_bytes, atomic_write_text
 from pipetune.errors import ConfigError
 from pipetune.report._importance import importance
 from pipetune.report._links import Link
@@ -37,21 +35,6 @@ class ReportFiles:
         if found is None:
             raise ConfigError("no report file was written")
         return found
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temp file beside ``path``, fsync it, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _check(formats: Iterable[str]) -> set[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -12,6 +10,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from pipetune._io import atomic_open
 from pipetune.errors import ConfigError
 from pipetune.pipeline import Trainer
 from pipetune.torch._callbacks import (
@@ -315,16 +314,8 @@ class TorchTrainer(Trainer):
             "config": self.config.model_dump(),
             **dict(extra or {}),
         }
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                torch.save(state, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(path, "wb") as handle:
+            torch.save(state, handle)
         return path
 
     def load_checkpoint(self, path: str | Path) -> dict[str, Any]:
