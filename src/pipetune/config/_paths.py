@@ -63,9 +63,14 @@ def suggest_paths(tree: DictConfig, path: str, limit: int = 3) -> list[str]:
     same_leaf += [p for p in paths if p.rsplit(".", 1)[-1].lower() in aliases]
     leaves = {p.rsplit(".", 1)[-1]: p for p in paths}
     similar_leaf = [leaves[k] for k in difflib.get_close_matches(leaf, list(leaves), n=limit)]
-    similar_path = difflib.get_close_matches(path, paths, n=limit)
+    # A whole path is compared with paths as deep as it: 'trainig_pipeline' should suggest
+    # 'training_pipeline', not 'training_pipeline.init_args'.
+    depth = path.count(".")
+    same_depth = [p for p in paths if p.count(".") == depth]
+    similar_path = difflib.get_close_matches(path, same_depth, n=limit)
     ordered: list[str] = []
-    for candidate in [*same_leaf, *similar_path, *similar_leaf]:
+    # Similar last keys elsewhere only when no path at the same depth is close.
+    for candidate in [*same_leaf, *(similar_path or similar_leaf)]:
         if candidate not in ordered:
             ordered.append(candidate)
     return ordered[:limit]

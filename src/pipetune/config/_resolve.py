@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -17,11 +18,9 @@ def resolve(source: ConfigSource, key_path: str | None = None) -> Any:
     node: Any = source.tree
     if key_path:
         if not has_path(source.tree, key_path):
-            suggestions = suggest_paths(source.tree, key_path)
-            hint = "did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "?"
             raise source.error(
                 f"key '{key_path}' does not exist in the config",
-                hint=hint if suggestions else "list the top-level keys with `pipetune run --help`",
+                hint=_missing_key_hint(source, key_path),
             )
         node = _raw_node(source.tree, key_path)
     try:
@@ -45,7 +44,26 @@ def _located(source: ConfigSource, exc: OmegaConfBaseException) -> Exception:
     if "Recursive" in message or "recursion" in message.lower():
         hint = "an interpolation refers back to itself; break the cycle"
     elif "not found" in message or "Interpolation key" in message:
-        hint = "define the variable at the top level of the config or fix the ${...} reference"
+        missing = re.search(r"Interpolation key '([^']+)' not found", message)
+        name = missing.group(1) if missing else ""
+        # A ${...} names a variable: suggest keys at its own depth (top-level ones, mostly).
+        close = suggest_paths(source.tree, name) if name else []
+        suggestions = [s for s in close if s.count(".") == name.count(".")]
+        hint = (
+            "did you mean " + " or ".join(f"'${{{s}}}'" for s in suggestions) + "?"
+            if suggestions
+            else "define the variable at the top level of the config or fix the ${...} reference"
+        )
     else:
         hint = None
     return source.error(f"cannot resolve interpolation: {message}", key_path=key, hint=hint)
+
+
+def _missing_key_hint(source: ConfigSource, key_path: str) -> str:
+    suggestions = suggest_paths(source.tree, key_path)
+    if suggestions:
+        return "did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "?"
+    top = [str(k) for k in source.tree]
+    if not top:
+        return f"the config is empty; declare '{key_path}:' in it"
+    return "its top-level keys are: " + ", ".join(top)

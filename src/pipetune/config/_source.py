@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import GrammarParseError, OmegaConfBaseException
 
 from pipetune.errors import ConfigError
 
@@ -76,12 +77,34 @@ def _load_file(path: Path) -> ConfigSource:
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, name) from None
     except OmegaConfBaseException as exc:
-        raise ConfigError(f"invalid config: {exc}".splitlines()[0], file=name) from None
+        raise _omegaconf_error(exc, name, lines) from None
     if not isinstance(tree, DictConfig):
+        kind = "list" if isinstance(tree, ListConfig) else type(tree).__name__
         raise ConfigError(
-            f"the top level must be a mapping of keys, got a {type(tree).__name__}", file=name
+            f"the top level must be a mapping of keys, got a {kind}",
+            file=name,
+            line=1,
+            hint="put the pipeline under a key, e.g. 'training_pipeline:'",
         )
     return ConfigSource(tree, name, lines)
+
+
+def _omegaconf_error(exc: OmegaConfBaseException, file: str, lines: dict[str, int]) -> ConfigError:
+    """OmegaConf refuses a value while loading (a malformed ``${...}``): locate it."""
+    full_key = getattr(exc, "full_key", None)
+    key = re.sub(r"\[(\d+)\]", r".\1", str(full_key)).lstrip(".") if full_key else None
+    message = str(getattr(exc, "msg", None) or exc).splitlines()[0]
+    if isinstance(exc, GrammarParseError):
+        return ConfigError(
+            f"malformed interpolation {getattr(exc, 'value', None)!r}: {message}",
+            file=file,
+            key_path=key,
+            line=lines.get(key) if key else None,
+            hint="write a reference as ${name} or ${a.b}; escape a literal '${' as '\\${'",
+        )
+    return ConfigError(
+        f"invalid config: {message}", file=file, key_path=key, line=lines.get(key) if key else None
+    )
 
 
 def _yaml_error(exc: yaml.YAMLError, file: str) -> ConfigError:
