@@ -87,7 +87,7 @@ def run_experiment(trials: int, samples: int, concurrency: int, storage: Path) -
             wall = time.perf_counter() - started
     finally:
         ray.shutdown()
-    from pipetune.tune._callbacks import read_history
+    from pipetune.tune._history import read_history
 
     # Pure trainer compute: the epochs themselves (training + validation), as the trainer
     # timed them; everything else in the wall time is framework and scheduling.

@@ -43,9 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    saved_allow_list = os.environ.get(ALLOWED_ENV)
     if args.allow_module:
-        existing = os.environ.get(ALLOWED_ENV, "")
-        os.environ[ALLOWED_ENV] = ",".join(filter(None, [existing, *args.allow_module]))
+        os.environ[ALLOWED_ENV] = ",".join(filter(None, [saved_allow_list, *args.allow_module]))
     try:
         return int(args.handler(args))
     except PipetuneError as exc:
@@ -56,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pipetune: interrupted", file=sys.stderr)
         return 130
+    finally:  # main() may run in-process (tests, notebooks): leave the environment as found
+        if saved_allow_list is None:
+            os.environ.pop(ALLOWED_ENV, None)
+        else:
+            os.environ[ALLOWED_ENV] = saved_allow_list
 
 
 if __name__ == "__main__":

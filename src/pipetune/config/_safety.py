@@ -69,7 +69,10 @@ def refusal(name: str) -> str | None:
     """Why ``name`` may not be instantiated, or None when it may."""
     for prefix in _DANGEROUS_PREFIXES:
         if name == prefix.rstrip(".") or name.startswith(prefix):
-            return f"'{name}' can run commands or code and is never instantiated from a config"
+            return (
+                f"'{name}' can run commands or code and is never instantiated from a config; "
+                "wrap what you need in a component class of your own module"
+            )
     allowed = allowed_prefixes()
     if allowed and not any(_matches(name, p) for p in [*allowed, "pipetune"]):
         return (

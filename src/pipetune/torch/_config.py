@@ -136,7 +136,8 @@ class TrainingConfiguration(BaseModel):
                     key_path=f"config.{key}",
                     hint=f"valid settings: {valid}; subclass TrainingConfiguration for your own",
                 ) from None
+            message = str(first["msg"]).removeprefix("Value error, ")
             raise ConfigError(
-                f"invalid training setting '{key}': {first['msg']} (got {first.get('input')!r})",
+                f"invalid training setting '{key}': {message} (got {first.get('input')!r})",
                 key_path=f"config.{key}",
             ) from None

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
-from ray.tune.result import AUTO_RESULT_KEYS
+from ray.tune.result import AUTO_RESULT_KEYS, TRAINING_ITERATION
 from ray.tune.stopper import Stopper
 
-HISTORY_FILE = "history.jsonl"
+from pipetune.tune._history import HISTORY_FILE
+
 _SKIP = {"config", "date", "hostname", "node_ip", "pid", "timestamp", "trial_id", "done"}
 
 
@@ -28,7 +29,9 @@ class MetricContractStopper(Stopper):
         self.missing: list[str] | None = None
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-        if not self.checked:
+        if not self.checked and TRAINING_ITERATION in result:
+            # Only a real report counts: a trial that ends before reporting anything (one
+            # that diverged in its first epoch) hands Tune an empty result.
             self.checked = True
             if self.metric not in result:
                 internal = set(AUTO_RESULT_KEYS) | {"should_checkpoint", "experiment_tag"}
@@ -40,11 +43,42 @@ class MetricContractStopper(Stopper):
         return self.missing is not None
 
 
+# Per experiment folder, the trials that really ended in this process: completed, stopped by
+# a stopper or a scheduler, or failed. Tune calls neither hook for the trials it stops only
+# because the whole experiment ends (time budget, Ctrl+C), and marks those TERMINATED too.
+_ENDED: dict[str, set[str]] = {}
+
+
+def ended_trials(folder: Path) -> set[str] | None:
+    """The trials that ended during the last fit of ``folder`` in this process (None: not
+    tracked)."""
+    return _ENDED.get(str(folder))
+
+
 class HistoryRecorder(Callback):
-    """Appends every result to ``history.jsonl`` in the experiment folder (survives resume)."""
+    """Appends every result to ``history.jsonl`` in the experiment folder (survives resume),
+    and notes which trials ended (see ``ended_trials``)."""
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / HISTORY_FILE
+
+    def setup(
+        self,
+        stop: Any = None,
+        num_samples: int | None = None,
+        total_num_samples: int | None = None,
+        **info: Any,
+    ) -> None:
+        _ENDED[str(self.path.parent)] = set()
+
+    def _ended(self, trial: Any) -> None:
+        _ENDED.setdefault(str(self.path.parent), set()).add(trial.trial_id)
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._ended(trial)
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._ended(trial)
 
     def on_trial_result(
         self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any
@@ -88,19 +122,6 @@ class ProgressPrinter(Callback):
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._line(trial, "ERROR")
-
-
-def read_history(folder: Path) -> list[dict[str, Any]]:
-    path = folder / HISTORY_FILE
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut by a killed driver
-    return rows
 
 
 class LiveTable(Callback):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipetune.config import ConfigSource, apply_overrides, resolve
+from pipetune.config import ConfigSource, apply_overrides, has_path, resolve, suggest_paths
 from pipetune.errors import ConfigError
 
 
@@ -37,6 +37,15 @@ def check_effective_overrides(
     resolved config is identical, the key is dead (the seed tutorial's learning-rate bug).
     """
     for key, domain in param_space.items():
+        if not has_path(source.tree, key):
+            close = [p for p in suggest_paths(source.tree, key) if not p.startswith("tune.")]
+            raise source.error(
+                f"search key '{key}' is not a key of the config",
+                key_path=f"tune.search_space.{key}",
+                hint="did you mean " + " or ".join(f"'{p}'" for p in close) + "?"
+                if close
+                else "name a key the pipeline reads, e.g. a variable used as ${...}",
+            )
         samples = _two_samples(domain)
         if samples is None:
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from omegaconf import OmegaConf
 
 from pipetune._io import atomic_write_text
 from pipetune.config import ConfigSource
-from pipetune.tune._callbacks import read_history
+from pipetune.tune._history import read_history
 from pipetune.tune._trial import DIVERGED_DIR, TRAIN_LOOP_CONFIG
 
 RESULTS_FILE = "results.csv"
@@ -26,8 +27,18 @@ def _last_line(error: BaseException | None) -> str:
     return text[-1] if text else type(error).__name__
 
 
-def trial_rows(result_grid: Any, folder: Path, metric: str, mode: str) -> list[dict[str, Any]]:
-    """One row per trial: its config, final and best metric, status, iterations and time."""
+#: A trial Tune stopped only because the experiment ended (time budget, Ctrl+C).
+STOPPED = "STOPPED"
+
+
+def trial_rows(
+    result_grid: Any, folder: Path, metric: str, mode: str, ended: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """One row per trial: its config, final and best metric, status, iterations and time.
+
+    ``ended``: the trials that really ended (completed, stopped by a stopper or scheduler,
+    failed); any other trial Tune calls TERMINATED is marked STOPPED. None: trust Tune.
+    """
     # A resumed trial may repeat iterations it ran after its last checkpoint: keep the last.
     latest: dict[tuple[str, Any], float] = {}
     for row in read_history(folder):
@@ -36,10 +47,10 @@ def trial_rows(result_grid: Any, folder: Path, metric: str, mode: str) -> list[d
     history: dict[str, list[float]] = {}
     for (trial_id, _), value in latest.items():
         history.setdefault(trial_id, []).append(value)
-    statuses = {
-        trial.trial_id: str(trial.status)
-        for trial in getattr(getattr(result_grid, "_experiment_analysis", None), "trials", [])
-    }
+    trials = getattr(getattr(result_grid, "_experiment_analysis", None), "trials", [])
+    statuses = {trial.trial_id: str(trial.status) for trial in trials}
+    # A trial that never reported has no trial_id in its metrics; its folder names it.
+    ids_by_path = {str(trial.path): trial.trial_id for trial in trials}
     diverged = {
         path.stem: path.read_text(encoding="utf-8").strip()
         for path in (folder / DIVERGED_DIR).glob("*.txt")
@@ -47,7 +58,9 @@ def trial_rows(result_grid: Any, folder: Path, metric: str, mode: str) -> list[d
     rows = []
     for result in result_grid:
         metrics = result.metrics or {}
-        trial_id = metrics.get("trial_id") or Path(result.path).name
+        trial_id = (
+            metrics.get("trial_id") or ids_by_path.get(str(result.path)) or Path(result.path).name
+        )
         values = [v for v in history.get(trial_id, []) if math.isfinite(v)]
         final = metrics.get(metric)
         best = (min(values) if mode == "min" else max(values)) if values else final
@@ -56,6 +69,8 @@ def trial_rows(result_grid: Any, folder: Path, metric: str, mode: str) -> list[d
             status = "ERROR"
         elif trial_id in diverged:
             status = "DIVERGED"
+        elif status == "TERMINATED" and ended is not None and trial_id not in ended:
+            status = STOPPED
         rows.append(
             {
                 "trial_id": trial_id,
@@ -69,6 +84,29 @@ def trial_rows(result_grid: Any, folder: Path, metric: str, mode: str) -> list[d
             }
         )
     return rows
+
+
+def persisted_statuses(folder: Path) -> dict[str, str]:
+    """Trial id → status in Tune's newest experiment snapshot in ``folder`` (empty if none)."""
+    files = sorted(
+        folder.glob("experiment_state-*.json"), key=lambda p: (p.stat().st_mtime, p.name)
+    )
+    if not files:
+        return {}
+    try:
+        entries = json.loads(files[-1].read_text(encoding="utf-8")).get("trial_data", [])
+    except (OSError, ValueError, AttributeError):
+        return {}
+    statuses: dict[str, str] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        static = entry[0] if isinstance(entry, list) and entry else entry
+        try:
+            trial = json.loads(static) if isinstance(static, str) else static
+        except ValueError:
+            continue
+        if isinstance(trial, dict) and trial.get("trial_id"):
+            statuses[str(trial["trial_id"])] = str(trial.get("status"))
+    return statuses
 
 
 def searched_values(config: dict[str, Any] | None) -> dict[str, Any]:

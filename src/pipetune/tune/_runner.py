@@ -20,21 +20,17 @@ from pipetune.errors import ConfigError, PipetuneError
 from pipetune.parser import ConfigParser, add_import_paths
 from pipetune.pipeline import Trainer
 from pipetune.tune._algorithms import make_scheduler, make_search_alg
-from pipetune.tune._callbacks import (
-    HistoryRecorder,
-    MetricContractStopper,
-    progress_callbacks,
-)
 from pipetune.tune._checks import check_effective_overrides, check_resources, node_resources
 from pipetune.tune._results import (
     best_row,
+    persisted_statuses,
     trial_rows,
     write_best_config,
     write_results,
 )
 from pipetune.tune._settings import Resources, TuneSettings
 from pipetune.tune._space import build_search_space
-from pipetune.tune._trial import TRAIN_LOOP_CONFIG, ddp_trainable, run_trial
+from pipetune.tune._trial import DIVERGED_DIR, TRAIN_LOOP_CONFIG, ddp_trainable, run_trial
 
 CONFIG_COPY = "pipetune_config.yaml"
 META_FILE = "pipetune_meta.json"
@@ -62,7 +58,14 @@ def load_settings(
 ) -> TuneSettings:
     """The ``tune:`` section with command-line settings merged in."""
     raw = resolve(source, "tune") if "tune" in source.tree else {}
+    if raw is not None and not isinstance(raw, dict):
+        raise source.error(
+            f"'tune' must be a mapping of settings, got {raw!r}",
+            key_path="tune",
+            hint="write tune: followed by indented keys such as metric: and search_space:",
+        )
     raw = dict(raw or {})
+    from_cli = {k for k, v in (tune_overrides or {}).items() if v is not None}
     for key, value in (tune_overrides or {}).items():
         if value is None:
             continue
@@ -73,7 +76,16 @@ def load_settings(
                 node[part] = {}
             node = node[part]
         node[leaf] = value
-    return TuneSettings.parse(raw, source.file)
+    try:
+        return TuneSettings.parse(raw)
+    except ConfigError as exc:
+        key = (exc.key_path or "tune").removeprefix("tune.")
+        if any(key == k or key.startswith(k + ".") for k in from_cli):
+            # The bad value came from the command line, not from the file.
+            raise ConfigError(
+                f"{exc.message} (from the command line)", key_path=exc.key_path, hint=exc.hint
+            ) from None
+        raise source.error(exc.message, key_path=exc.key_path, hint=exc.hint) from None
 
 
 def _split_overrides(overrides: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -200,7 +212,8 @@ class Experiment:
         given = {k: v for k, v in dict(tune_overrides or {}).items() if v is not None}
         self.settings = load_settings(self.source, {**from_dotted, **given})
         space = dict(search_space) if search_space is not None else self.settings.search_space
-        self.param_space = build_search_space(space)
+        with self._located():
+            self.param_space = build_search_space(space)
         self.import_paths = [os.getcwd()] + (
             [str(self.source.folder)] if self.source.folder else []
         )
@@ -211,18 +224,30 @@ class Experiment:
         stem = Path(self.source.file).stem if self.source.file else "experiment"
         return f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
 
-    def validate(self) -> tuple[Any, int, int]:
-        """Every check that needs no Ray: searched keys, the whole pipeline, local resources.
-
-        Returns (the built pipeline, the trainer's index, the iteration budget).
-        """
+    def validate(self) -> tuple[Any, int]:
+        """Every check that needs no Ray: searched keys, the whole pipeline, scheduler and
+        search algorithm. Returns (the built pipeline, the trainer's index)."""
         key = self.settings.pipeline
         check_effective_overrides(self.source, key, self.param_space)
         pipeline = self.parser.parse_pipeline(key)
         index = _trainer_index(pipeline)
         epochs = int(getattr(pipeline[index], "epochs", 0) or 0)
         budget = int(self.settings.stop.get("training_iteration", 0) or epochs or 100)
-        return pipeline, index, budget
+        s = self.settings
+        with self._located():  # built now, so that a bad name fails before Ray starts
+            self.scheduler = make_scheduler(s.scheduler, s.metric, s.mode.value, budget)
+            self.search_alg = make_search_alg(s.search_alg, s.seed, s.max_concurrent_trials)
+        return pipeline, index
+
+    @contextlib.contextmanager
+    def _located(self) -> Iterator[None]:
+        """Name the config file (and line) in a tune-layer ConfigError that lacks them."""
+        try:
+            yield
+        except ConfigError as exc:
+            if exc.file is not None:
+                raise
+            raise self.source.error(exc.message, key_path=exc.key_path, hint=exc.hint) from None
 
     def _prepare_trials(self, pipeline: Any, index: int) -> tuple[Any, str]:
         """Run the upstream steps once; return (their outputs, the trainer's key path)."""
@@ -272,13 +297,20 @@ class Experiment:
 
         ``announce`` receives the experiment folder once every check has passed.
         """
+        pipeline, index = self.validate()
+        import ray  # only now: a config mistake is reported without waiting for Ray
         from ray import tune
 
-        pipeline, index, budget = self.validate()
-        import ray
+        from pipetune.tune._callbacks import (
+            HistoryRecorder,
+            MetricContractStopper,
+            ended_trials,
+            progress_callbacks,
+        )
 
         if not address and not ray.is_initialized():
-            check_resources_locally(self.settings)
+            with self._located():
+                check_resources_locally(self.settings)
         if announce is not None:
             announce(str(self.path))
         started = _start_ray(address, self.import_paths)
@@ -287,6 +319,12 @@ class Experiment:
             trainable, param_space = self._trainable(upstream, trainer_path)
             s = self.settings
             stopper = MetricContractStopper(s.metric, s.stop)
+            # Trials that had ended before this run (a resume does not run them again).
+            ended_before = {
+                trial_id
+                for trial_id, status in persisted_statuses(self.path).items()
+                if status in ("TERMINATED", "ERROR")
+            }
             if resume:
                 if not tune.Tuner.can_restore(str(self.path)):
                     raise ConfigError(
@@ -310,8 +348,8 @@ class Experiment:
                         metric=s.metric,
                         mode=s.mode.value,
                         num_samples=s.num_samples,
-                        scheduler=make_scheduler(s.scheduler, s.metric, s.mode.value, budget),
-                        search_alg=make_search_alg(s.search_alg, s.seed, s.max_concurrent_trials),
+                        scheduler=self.scheduler,
+                        search_alg=self.search_alg,
                         # make_search_alg applies the cap (given here, Tune warns and drops it)
                         max_concurrent_trials=None,
                         time_budget_s=s.time_budget_s,
@@ -341,13 +379,21 @@ class Experiment:
             with _fit_environment():
                 result_grid = tuner.fit()
             elapsed = time.monotonic() - fit_started
+            ended = ended_trials(self.path)
+            if stopper.missing is None and not resume and not stopper.checked:
+                # No trial reported anything: fail if one of them ended without reporting
+                # (rather than diverging or failing before its first report).
+                diverged = {p.stem for p in (self.path / DIVERGED_DIR).glob("*.txt")}
+                errored = {t.trial_id for t in _grid_trials(result_grid) if t.error_file}
+                if (ended or set()) - diverged - errored:
+                    stopper.missing = []
             if stopper.missing is not None:
                 raise PipetuneError(
                     f"the trainer never reported metric '{s.metric}'; it reported: "
                     f"{', '.join(stopper.missing) or 'nothing'} (set tune.metric to one of "
                     "them or report it from the trainer)"
                 )
-            outcome = self._finish(result_grid)
+            outcome = self._finish(result_grid, None if ended is None else ended | ended_before)
             limit = s.time_budget_s
             outcome.budget_reached = bool(limit and elapsed >= limit and outcome.unfinished)
             return outcome
@@ -357,9 +403,9 @@ class Experiment:
 
                 ray.shutdown()
 
-    def _finish(self, result_grid: Any) -> ExperimentOutcome:
+    def _finish(self, result_grid: Any, ended: set[str] | None = None) -> ExperimentOutcome:
         s = self.settings
-        rows = trial_rows(result_grid, self.path, s.metric, s.mode.value)
+        rows = trial_rows(result_grid, self.path, s.metric, s.mode.value, ended)
         write_results(rows, self.path)
         best = best_row(rows, s.metric, s.mode.value)
         if best is not None:
@@ -381,10 +427,19 @@ class Experiment:
         return self.settings.num_samples * grid
 
 
+def _grid_trials(result_grid: Any) -> list[Any]:
+    return list(getattr(getattr(result_grid, "_experiment_analysis", None), "trials", []))
+
+
 def resume_experiment(folder: str | Path) -> Experiment:
     """An Experiment rebuilt from the copy of its config saved in ``folder``."""
     folder = Path(folder).resolve()
     meta_path = folder / META_FILE
+    if not folder.is_dir():
+        raise ConfigError(
+            f"experiment folder '{folder}' does not exist",
+            hint="pass the folder that `pipetune tune` printed, e.g. runs/<name>",
+        )
     if not meta_path.exists() or not (folder / CONFIG_COPY).exists():
         raise ConfigError(
             f"'{folder}' is not a pipetune experiment folder (no {META_FILE})",

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any
-
-from ray import tune
-from ray.tune.search.sample import Domain
+from typing import TYPE_CHECKING, Any
 
 from pipetune.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ray.tune.search.sample import Domain
+
+
+def _tune() -> Any:
+    """``ray.tune``, imported on first use: validating a config never waits for Ray."""
+    import ray.tune
+
+    return ray.tune
 
 
 class SpaceType(StrEnum):
@@ -53,47 +60,47 @@ def _choice(spec: Mapping[str, Any], key: str) -> Domain:
     categories = _field(spec, key, "categories")
     if not isinstance(categories, list) or not categories:
         raise _error(key, f"'categories' must be a non-empty list, got {categories!r}")
-    return tune.choice(categories)
+    return _tune().choice(categories)
 
 
 def _grid(spec: Mapping[str, Any], key: str) -> Any:
     values = _field(spec, key, "values")
     if not isinstance(values, list) or not values:
         raise _error(key, f"'values' must be a non-empty list, got {values!r}")
-    return tune.grid_search(values)
+    return _tune().grid_search(values)
 
 
 def _randn(spec: Mapping[str, Any], key: str) -> Domain:
     sd = spec.get("sd", 1.0)
     if not isinstance(sd, int | float) or sd <= 0:
         raise _error(key, f"'sd' must be a positive number, got {sd!r}")
-    return tune.randn(spec.get("mean", 0.0), sd)
+    return _tune().randn(spec.get("mean", 0.0), sd)
 
 
 _BUILDERS: dict[SpaceType, tuple[set[str], Callable[[Mapping[str, Any], str], Any]]] = {
     SpaceType.CHOICE: ({"categories"}, _choice),
     SpaceType.GRID_SEARCH: ({"values"}, _grid),
-    SpaceType.UNIFORM: ({"lower", "upper"}, lambda s, k: tune.uniform(*_bounds(s, k))),
+    SpaceType.UNIFORM: ({"lower", "upper"}, lambda s, k: _tune().uniform(*_bounds(s, k))),
     SpaceType.QUNIFORM: (
         {"lower", "upper", "q"},
-        lambda s, k: tune.quniform(*_bounds(s, k), _q(s, k)),
+        lambda s, k: _tune().quniform(*_bounds(s, k), _q(s, k)),
     ),
     SpaceType.LOGUNIFORM: (
         {"lower", "upper", "base"},
-        lambda s, k: tune.loguniform(*_bounds(s, k, log=True), **_base(s)),
+        lambda s, k: _tune().loguniform(*_bounds(s, k, log=True), **_base(s)),
     ),
     SpaceType.QLOGUNIFORM: (
         {"lower", "upper", "q", "base"},
-        lambda s, k: tune.qloguniform(*_bounds(s, k, log=True), _q(s, k), **_base(s)),
+        lambda s, k: _tune().qloguniform(*_bounds(s, k, log=True), _q(s, k), **_base(s)),
     ),
-    SpaceType.RANDINT: ({"lower", "upper"}, lambda s, k: tune.randint(*_bounds(s, k))),
+    SpaceType.RANDINT: ({"lower", "upper"}, lambda s, k: _tune().randint(*_bounds(s, k))),
     SpaceType.QRANDINT: (
         {"lower", "upper", "q"},
-        lambda s, k: tune.qrandint(*_bounds(s, k), _q(s, k)),
+        lambda s, k: _tune().qrandint(*_bounds(s, k), _q(s, k)),
     ),
     SpaceType.LOGRANDINT: (
         {"lower", "upper", "base"},
-        lambda s, k: tune.lograndint(*_bounds(s, k, log=True), **_base(s)),
+        lambda s, k: _tune().lograndint(*_bounds(s, k, log=True), **_base(s)),
     ),
     SpaceType.RANDN: ({"mean", "sd"}, _randn),
 }
@@ -109,6 +116,17 @@ def _field(spec: Mapping[str, Any], key: str, name: str) -> Any:
     return spec[name]
 
 
+def _is_ray_object(spec: Any) -> bool:
+    """A Ray Tune domain or grid passed from Python (kept as it is)."""
+    if isinstance(spec, dict):
+        return "grid_search" in spec
+    if isinstance(spec, str | int | float | bool | list) or spec is None:
+        return False
+    from ray.tune.search.sample import Domain
+
+    return isinstance(spec, Domain)
+
+
 def build_search_space(space: Mapping[str, Any]) -> dict[str, Any]:
     """YAML search space → Ray Tune param space. Ray Tune objects pass through unchanged.
 
@@ -116,12 +134,14 @@ def build_search_space(space: Mapping[str, Any]) -> dict[str, Any]:
     """
     if not space:
         raise ConfigError(
-            "the search space is empty", key_path="tune.search_space", hint="add keys to tune"
+            "the search space is empty",
+            key_path="tune.search_space",
+            hint="add the keys to tune under tune.search_space",
         )
     result: dict[str, Any] = {}
     for key, spec in space.items():
         key = str(key)
-        if isinstance(spec, Domain) or (isinstance(spec, dict) and "grid_search" in spec):
+        if _is_ray_object(spec):
             result[key] = spec
             continue
         if not isinstance(spec, Mapping) or "type" not in spec:

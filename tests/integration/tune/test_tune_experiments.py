@@ -19,7 +19,7 @@ from pipetune.cli.main import main
 from pipetune.errors import ConfigError, PipetuneError
 from pipetune.parser import ConfigParser
 from pipetune.tune import Experiment, ExperimentOutcome
-from pipetune.tune._callbacks import read_history
+from pipetune.tune._history import read_history
 
 pytestmark = pytest.mark.ray
 

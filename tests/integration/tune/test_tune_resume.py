@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from tune_toy import read_results, write_toy
 
-from pipetune.tune._callbacks import read_history
+from pipetune.tune._history import read_history
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
