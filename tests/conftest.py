@@ -48,8 +48,9 @@ def write_yaml(tmp_path: Path) -> Callable[[str], Path]:
 @pytest.fixture(scope="session")
 def ray_local() -> Iterator[object]:
     """One embedded local Ray for the whole test session (loopback, no dashboard)."""
-    import pipetune  # noqa: F401  (sets Ray's environment defaults before ray.train loads)
     import ray
+
+    import pipetune  # noqa: F401  (sets Ray's environment defaults before ray.train loads)
 
     if not ray.is_initialized():
         ray.init(
