@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from pipetune.cli._common import parse_assignments
 from pipetune.parser import DEFAULT_PIPELINE_KEY, ConfigParser
+from pipetune.pipeline import Pipeline
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -35,5 +37,16 @@ def run(args: argparse.Namespace) -> int:
     overrides = parse_assignments(args.override)
     parser = ConfigParser(config=args.config, override_keys=overrides)
     pipeline = parser.parse_pipeline(pipeline_nested_key=args.pipeline, verbose=args.verbose)
+    if sys.stdout.isatty():
+        _add_progress_bars(pipeline)
     pipeline.execute()
     return 0
+
+
+def _add_progress_bars(pipeline: Pipeline) -> None:
+    """A progress bar per epoch for every TorchTrainer of the pipeline (terminals only)."""
+    from pipetune.torch import EpochProgressBar, TorchTrainer
+
+    for step in pipeline:
+        if isinstance(step, TorchTrainer):
+            step.callbacks.append(EpochProgressBar())

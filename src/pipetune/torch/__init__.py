@@ -9,6 +9,7 @@ from pipetune.torch._callbacks import (
     NaNGuard,
 )
 from pipetune.torch._config import LOSSES, OPTIMIZERS, TrainingConfiguration, register_optimizer
+from pipetune.torch._progress import EpochProgressBar
 from pipetune.torch._reporter import TuneReporter
 from pipetune.torch._strategy import DDPStrategy, Strategy, make_strategy
 from pipetune.torch._trainer import TorchTrainer
@@ -20,6 +21,7 @@ __all__ = [
     "DDPStrategy",
     "DivergedError",
     "EarlyStopping",
+    "EpochProgressBar",
     "MetricHistory",
     "ModelCheckpoint",
     "NaNGuard",

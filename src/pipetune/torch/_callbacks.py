@@ -31,6 +31,9 @@ class Callback:
     def on_epoch_start(self, trainer: TorchTrainer, epoch: int) -> None:
         """Before epoch ``epoch`` (0-based)."""
 
+    def on_train_batch_end(self, trainer: TorchTrainer, batch_idx: int) -> None:
+        """After each training step (called only for callbacks that override it)."""
+
     def on_epoch_end(self, trainer: TorchTrainer, epoch: int, metrics: Metrics) -> None:
         """After validation of epoch ``epoch``, with that epoch's reduced metrics."""
 

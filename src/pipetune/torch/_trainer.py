@@ -234,8 +234,16 @@ class TorchTrainer(Trainer):
         self.model.train()
         device = self.strategy.device()
         totals = torch.zeros(2, dtype=torch.float64, device=device)
+        # Only callbacks that override the batch hook are called per batch (hot loop).
+        batch_hooks = [
+            cb.on_train_batch_end
+            for cb in self.callbacks
+            if type(cb).on_train_batch_end is not Callback.on_train_batch_end
+        ]
         for batch_idx, batch in enumerate(self.train_dataloader):
             loss = self.train_step(batch, batch_idx)
+            for hook in batch_hooks:
+                hook(self, batch_idx)
             count = _batch_len(batch)
             totals[0] += loss.detach().double() * count
             totals[1] += count
