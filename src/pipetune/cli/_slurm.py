@@ -8,17 +8,17 @@ import argparse
 import sys
 from pathlib import Path
 
-# (flag, settings key, type, help); the type None marks a switch
-_SETTINGS: list[tuple[str, str, type | None, str]] = [
-    ("--nodes", "nodes", int, "nodes of the job, one Ray node each (default 1)"),
-    ("--gpus-per-node", "gpus_per_node", int, "GPUs per node (default 0)"),
-    ("--cpus-per-task", "cpus_per_task", int, "CPUs per node given to Ray (default 1)"),
-    ("--time", "time", str, "time limit HH:MM:SS or D-HH:MM:SS (default 01:00:00)"),
-    ("--partition", "partition", str, "Slurm partition"),
-    ("--account", "account", str, "Slurm account"),
-    ("--job-name", "job_name", str, "job name (default: the experiment name)"),
-    ("--venv", "venv", str, "virtual environment to activate on the nodes"),
-    ("--ray-temp-dir", "ray_temp_dir", str, "Ray's temp dir on each node (short, absolute)"),
+# (flag, settings key, type, metavar, help)
+_SETTINGS: list[tuple[str, str, type, str, str]] = [
+    ("--nodes", "nodes", int, "N", "nodes of the job, one Ray node each (default 1)"),
+    ("--gpus-per-node", "gpus_per_node", int, "G", "GPUs per node (default 0)"),
+    ("--cpus-per-task", "cpus_per_task", int, "C", "CPUs per node given to Ray (default 1)"),
+    ("--time", "time", str, "HH:MM:SS", "time limit, or D-HH:MM:SS (default 01:00:00)"),
+    ("--partition", "partition", str, "P", "Slurm partition"),
+    ("--account", "account", str, "A", "Slurm account"),
+    ("--job-name", "job_name", str, "NAME", "job name (default: the experiment name)"),
+    ("--venv", "venv", str, "PATH", "virtual environment to activate on the nodes"),
+    ("--ray-temp-dir", "ray_temp_dir", str, "DIR", "Ray's temp dir on each node (short)"),
 ]
 
 
@@ -29,8 +29,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
     )
     parser.add_argument("config", help="the YAML config file")
-    for flag, key, kind, text in _SETTINGS:
-        parser.add_argument(flag, dest=key, type=kind, default=None, help=f"{text} (slurm.{key})")
+    for flag, key, kind, metavar, text in _SETTINGS:
+        parser.add_argument(
+            flag, dest=key, type=kind, default=None, metavar=metavar, help=f"{text} (slurm.{key})"
+        )
     setup = parser.add_mutually_exclusive_group()
     setup.add_argument(
         "--setup",
@@ -64,12 +66,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> tuple[dict[str, object], dict[str, str]]:
-    values: dict[str, object] = {key: getattr(args, key) for _, key, _, _ in _SETTINGS}
+    values: dict[str, object] = {key: getattr(args, key) for _, key, _, _, _ in _SETTINGS}
     values["setup"] = args.setup
     values["setup_file"] = args.setup_file
     values["requeue"] = args.requeue
     values["sbatch_options"] = args.sbatch_options
-    flags = {key: flag for flag, key, _, _ in _SETTINGS}
+    flags = {key: flag for flag, key, _, _, _ in _SETTINGS}
     flags.update(
         setup="--setup",
         setup_file="--setup-file",

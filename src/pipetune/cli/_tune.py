@@ -82,9 +82,11 @@ def run(args: argparse.Namespace) -> int:
     except PipetuneError as exc:
         print(f"report not written: {exc}", file=sys.stderr)
     if outcome.budget_reached:
+        # Tune marks the trials it stops at the budget TERMINATED: a resume would not run
+        # them again, so no resume command is offered.
         print(
             f"time budget of {settings.time_budget_s:g} s reached; {outcome.unfinished} trial(s) "
-            f"did not finish (continue with: {outcome.resume_command})",
+            "did not finish (stopped by the budget: STOPPED in results.csv, or never started)",
             file=sys.stderr,
         )
     elif outcome.unfinished:

@@ -7,7 +7,9 @@ cd "$WORKDIR"
 
 # -- environment -------------------------------------------------------------------------
 if [ -n "$SETUP" ]; then
+  set +u  # module systems and site scripts often read unset variables
   eval "$SETUP"
+  set -u
 fi
 if [ -n "$VENV" ]; then
   [ -f "$VENV/bin/activate" ] || die "no virtual environment at $VENV (bin/activate is missing)"

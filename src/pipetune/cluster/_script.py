@@ -80,7 +80,7 @@ def render_script(job: SlurmJob) -> str:
     header = [
         "#!/bin/bash",
         "# A Ray cluster over this Slurm allocation, running one pipetune experiment.",
-        "# Rendered by `pipetune slurm`; submit it with sbatch. A requeued or resubmitted job",
+        "# Rendered by pipetune slurm; submit it with sbatch. A requeued or resubmitted job",
         "# resumes the experiment from its folder.",
     ]
     settings = [

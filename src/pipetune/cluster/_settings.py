@@ -48,7 +48,7 @@ class SlurmSettings(BaseModel):
     account: str | None = Field(None, description="Slurm account")
     job_name: str | None = Field(None, description="job name (default: the experiment name)")
     setup: list[str] = Field(
-        default_factory=list, description="shell lines run first, e.g. module load ..."
+        default_factory=list, description="shell lines run first (a string or a list)"
     )
     setup_file: str | None = Field(None, description="a file whose lines are the setup")
     venv: str | None = Field(None, description="virtual environment to activate")
