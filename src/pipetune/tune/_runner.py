@@ -15,6 +15,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from pipetune._io import atomic_write_text
+from pipetune._ray_env import DEFAULTS as RAY_DEFAULTS
 from pipetune.config import ConfigSource, apply_overrides, load_config, resolve
 from pipetune.errors import ConfigError, PipetuneError
 from pipetune.parser import ConfigParser, add_import_paths
@@ -112,6 +113,8 @@ def _start_ray(address: str | None, import_paths: list[str]) -> bool:
     if ray.is_initialized():
         return False
     env = {"PYTHONPATH": os.pathsep.join([*import_paths, os.environ.get("PYTHONPATH", "")])}
+    # Nodes started with `ray start` do not inherit this process's environment.
+    env.update({key: os.environ[key] for key in RAY_DEFAULTS if key in os.environ})
     common: dict[str, Any] = {
         "runtime_env": {"env_vars": env},
         "log_to_driver": False,
