@@ -45,5 +45,10 @@ typecheck: $(STAMP)
 test: lint typecheck data chromium
 	$(DATA_ENV) $(BIN)/python -m pytest
 
+# The documentation site: reference pages generated from the code, then mkdocs build --strict.
+.PHONY: docs
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
