@@ -36,7 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="override a config key; tune.* keys set tune settings; repeatable",
     )
     for flag, kind, text in _SETTINGS:
-        parser.add_argument(flag, type=kind, default=None, help=f"{text} (tune.{flag[2:]})")
+        parser.add_argument(
+            flag, type=kind, default=None, help=f"{text} (tune.{flag[2:].replace('-', '_')})"
+        )
     parser.add_argument(
         "--address", default=None, help="attach to a running Ray cluster (auto or HOST:PORT)"
     )

@@ -95,7 +95,6 @@ def _random(options: dict[str, Any], seed: int | None, concurrency: int | None) 
 
 
 def _optuna(options: dict[str, Any], seed: int | None, concurrency: int | None) -> Any:
-    _needs("optuna", "optuna", "optuna")
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 

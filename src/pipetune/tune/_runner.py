@@ -22,6 +22,8 @@ from pipetune.parser import ConfigParser, add_import_paths
 from pipetune.pipeline import Trainer
 from pipetune.tune._algorithms import make_scheduler, make_search_alg
 from pipetune.tune._checks import check_effective_overrides, check_resources, node_resources
+from pipetune.tune._history import HISTORY_FILE
+from pipetune.tune._repair import repair_tune_state
 from pipetune.tune._results import (
     best_row,
     persisted_statuses,
@@ -73,7 +75,10 @@ def load_settings(
         *parents, leaf = key.split(".")
         node = raw
         for part in parents:  # "resources_per_trial.cpu" sets one field of a mapping
-            if not isinstance(node.get(part), dict):
+            current = node.get(part)
+            if isinstance(current, str) and part in ("scheduler", "search_alg"):
+                node[part] = {"type": current}  # "asha" + grace_period → {type: asha, ...}
+            elif not isinstance(current, dict):
                 node[part] = {}
             node = node[part]
         node[leaf] = value
@@ -127,7 +132,8 @@ def _start_ray(address: str | None, import_paths: list[str]) -> bool:
             common["runtime_env"]["py_modules"] = modules
         ray.init(address=address, **common)
     else:
-        ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+        # address="local": always a fresh embedded Ray, never one found on the machine.
+        ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common)
     return True
 
 
@@ -278,6 +284,17 @@ class Experiment:
         with_data = tune.with_parameters(run_trial, upstream=upstream, **static)
         return tune.with_resources(with_data, resources), self.param_space
 
+    def _refuse_existing_experiment(self) -> None:
+        """A new experiment never writes into an old one: its results would be mixed up."""
+        markers = [self.path / META_FILE, self.path / HISTORY_FILE]
+        if any(p.exists() for p in markers) or any(self.path.glob("experiment_state-*.json")):
+            raise ConfigError(
+                f"'{self.path}' already holds an experiment",
+                key_path="tune.name",
+                hint=f"continue it with `pipetune tune --resume {self.path}`, "
+                "or pick another --name",
+            )
+
     def _write_meta(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path / CONFIG_COPY, OmegaConf.to_yaml(self.source.tree))
@@ -301,6 +318,8 @@ class Experiment:
         ``announce`` receives the experiment folder once every check has passed.
         """
         pipeline, index = self.validate()
+        if not resume:
+            self._refuse_existing_experiment()
         import ray  # only now: a config mistake is reported without waiting for Ray
         from ray import tune
 
@@ -322,6 +341,11 @@ class Experiment:
             trainable, param_space = self._trainable(upstream, trainer_path)
             s = self.settings
             stopper = MetricContractStopper(s.metric, s.stop)
+            if resume:
+                for name in repair_tune_state(self.path):
+                    logging.getLogger(__name__).warning(
+                        "%s was cut short by a killed driver; restored its staged copy", name
+                    )
             # Trials that had ended before this run (a resume does not run them again).
             ended_before = {
                 trial_id
