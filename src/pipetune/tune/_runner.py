@@ -288,7 +288,7 @@ class Experiment:
         """A new experiment never writes into an old one: its results would be mixed up."""
         markers = [self.path / META_FILE, self.path / HISTORY_FILE]
         if any(p.exists() for p in markers) or any(self.path.glob("experiment_state-*.json")):
-            raise ConfigError(
+            raise self.source.error(
                 f"'{self.path}' already holds an experiment",
                 key_path="tune.name",
                 hint=f"continue it with `pipetune tune --resume {self.path}`, "
