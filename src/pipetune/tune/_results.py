@@ -121,7 +121,9 @@ def best_row(rows: list[dict[str, Any]], metric: str, mode: str) -> dict[str, An
     scored = [
         r
         for r in rows
-        if isinstance(r.get(f"best_{metric}"), int | float) and math.isfinite(r[f"best_{metric}"])
+        if r.get("status") not in ("ERROR", "DIVERGED")  # never recommend a broken trial
+        and isinstance(r.get(f"best_{metric}"), int | float)
+        and math.isfinite(r[f"best_{metric}"])
     ]
     if not scored:
         return None
