@@ -107,7 +107,11 @@ def two_nodes() -> Iterator[LocalCluster]:
     finally:
         _stop(started)
         cluster = LocalCluster(address, env, root, tag)
-        leftovers = cluster.tagged()
+        # Workers and raylet children exit shortly after their `ray start`: on a loaded
+        # machine that takes seconds, so give them a bounded grace period.
+        deadline = time.monotonic() + 30
+        while (leftovers := cluster.tagged()) and time.monotonic() < deadline:
+            time.sleep(0.5)
         for pid in leftovers:  # processes of this cluster only (tagged through its env)
             os.kill(pid, signal.SIGKILL)
         shutil.rmtree(root, ignore_errors=True)
