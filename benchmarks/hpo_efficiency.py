@@ -20,8 +20,6 @@ import threading
 import time
 from pathlib import Path
 
-import psutil
-
 import pipetune  # noqa: F401  (Ray environment defaults)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,22 +27,47 @@ EXAMPLE = ROOT / "examples" / "fashion-mnist"
 RESULTS = ROOT / "benchmarks" / "results"
 
 
+def _children(root: int) -> list[int]:
+    """Every descendant of ``root``, from /proc (Linux)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        found.extend(kids)
+        todo.extend(kids)
+    return found
+
+
+def _pss(pid: int) -> int:
+    """Proportional set size of ``pid`` in bytes (0 when it is gone or unreadable)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 class TreeMemory:
-    """Samples the PSS of this process and all its descendants (Ray's raylet, workers...)."""
+    """Samples the PSS of this process and all its descendants (Ray's raylet, workers...).
+
+    Reads /proc directly (Linux), so no psutil is needed.
+    """
 
     def __init__(self, interval: float = 0.5) -> None:
         self.interval, self.peak, self._stop = interval, 0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> int:
-        root = psutil.Process()
-        total = 0
-        for proc in [root, *root.children(recursive=True)]:
-            try:
-                total += proc.memory_full_info().pss
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-        return total
+        root = os.getpid()
+        return sum(_pss(pid) for pid in [root, *_children(root)])
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -99,6 +122,7 @@ def run_experiment(trials: int, samples: int, concurrency: int, storage: Path) -
         "efficiency": wall / (compute / concurrency),
         "peak_pss_mib": memory.peak / 2**20,
         "trials": len(outcome.rows),
+        "load1": os.getloadavg()[0],
     }
 
 
@@ -114,15 +138,25 @@ def main() -> None:
     rows = []
     import tempfile
 
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
     with tempfile.TemporaryDirectory(prefix="pipetune-eff-") as tmp:
         for concurrency in (1, 2, 4):
             rows.append(run_experiment(args.trials, args.samples, concurrency, Path(tmp)))
-    print(f"{'concurrent':>10}{'wall s':>9}{'Σ trial s':>11}{'wall÷(Σ/c)':>12}{'peak PSS MiB':>14}")
+    print(
+        f"{args.trials} trials x 2 epochs, {args.samples} samples, FIFO, 2-CPU embedded Ray "
+        "(CPUs per trial = 2 / concurrent)"
+    )
+    print(
+        f"{'concurrent':>10}{'wall s':>9}{'Σ trial s':>11}{'wall÷(Σ/c)':>12}{'peak PSS MiB':>14}"
+        f"{'load1':>8}"
+    )
     for r in rows:
         print(
             f"{r['concurrency']:>10}{r['wall_s']:>9.1f}{r['sum_trial_compute_s']:>11.1f}"
-            f"{r['efficiency']:>12.3f}{r['peak_pss_mib']:>14.0f}"
+            f"{r['efficiency']:>12.3f}{r['peak_pss_mib']:>14.0f}{r['load1']:>8.2f}"
         )
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "hpo_efficiency.json").write_text(json.dumps(rows, indent=2))
     two = next(r for r in rows if r["concurrency"] == 2)

@@ -1,13 +1,19 @@
 """Per-trial overhead: 128 no-op trials through pipetune, plain Ray Tune and Optuna.
 
-    .venv/bin/python benchmarks/tune_overhead.py [--trials 128]
+    .venv/bin/python benchmarks/tune_overhead.py [--trials 128] [--repeats 3]
 
 Each variant runs in its own process (clean environment, its own embedded 2-CPU Ray) and
 times only the search itself (Ray start-up excluded). Variants:
 - ray-default: a hand-written Tuner with Ray Tune's default settings;
 - ray-lean: the same with reused actors and no automatic result loggers;
 - pipetune: `Experiment(config).run()` on a config whose trainer does nothing but report;
-- optuna: an in-memory Optuna study (TPE), for scale: no processes, no Ray.
+- optuna: an in-memory Optuna study (TPE) in one process: no processes, no Ray. pipetune's
+  seconds per trial ÷ Optuna's is the price of running every trial in a Ray worker.
+The variants run in the order ray-lean, pipetune, optuna, ray-default, reversed on every
+second repeat, so that the two closest competitors run back to back; ray-default (minutes)
+runs in the first repeat only. Medians over the repeats; pipetune/ray-lean is also given as
+the median of the back-to-back pairs' ratios, which resists a drifting machine load better.
+The load average is printed beside each variant.
 Goals: pipetune ≤ 0.1× ray-default and ≤ 1.2× ray-lean seconds per trial.
 """
 
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -128,31 +135,71 @@ def run(script: str, *args: str, cwd: Path | None = None) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     n = str(args.trials)
-    timings: dict[str, float] = {}
+    order = ["ray-lean", "pipetune", "optuna", "ray-default"]
+    runs: dict[str, list[float]] = {name: [] for name in order}
+    loads: dict[str, list[float]] = {name: [] for name in order}
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="pipetune-bench-") as tmp:
         folder = Path(tmp)
         (folder / "noop_bench.py").write_text(textwrap.dedent(NOOP_MODULE))
-        config = folder / "config.yaml"
-        config.write_text(CONFIG.format(trials=n, storage=folder / "runs"))
-        timings["ray-default"] = run(RAY_SCRIPT, n, "default", str(folder / "raw"))
-        timings["ray-lean"] = run(RAY_SCRIPT, n, "lean", str(folder / "lean"))
-        timings["pipetune"] = run(PIPETUNE_SCRIPT, str(config), n, cwd=folder)
-        timings["optuna"] = run(OPTUNA_SCRIPT, n)
+        for repeat in range(args.repeats):
+            for name in order if repeat % 2 == 0 else order[::-1]:
+                if name == "ray-default" and repeat > 0:
+                    continue
+                where = folder / f"{name}-{repeat}"
+                if name == "ray-default":
+                    seconds = run(RAY_SCRIPT, n, "default", str(where))
+                elif name == "ray-lean":
+                    seconds = run(RAY_SCRIPT, n, "lean", str(where))
+                elif name == "pipetune":
+                    config = folder / f"config-{repeat}.yaml"
+                    config.write_text(CONFIG.format(trials=n, storage=where))
+                    seconds = run(PIPETUNE_SCRIPT, str(config), n, cwd=folder)
+                else:
+                    seconds = run(OPTUNA_SCRIPT, n)
+                runs[name].append(seconds)
+                loads[name].append(os.getloadavg()[0])
+    timings = {k: statistics.median(v) for k, v in runs.items()}
     per_trial = {k: v / args.trials for k, v in timings.items()}
-    print(f"{'variant':<14}{'total s':>10}{'s/trial':>10}")
-    for name, seconds in timings.items():
-        print(f"{name:<14}{seconds:>10.2f}{per_trial[name]:>10.4f}")
+    print(
+        f"{args.trials} trials per variant, {args.repeats} repeat(s) (ray-default: 1), "
+        "2-CPU embedded Ray"
+    )
+    print(f"{'variant':<14}{'total s':>10}{'s/trial':>10}{'x optuna':>10}{'load1':>8}")
+    for name in ("ray-default", "ray-lean", "pipetune", "optuna"):
+        print(
+            f"{name:<14}{timings[name]:>10.2f}{per_trial[name]:>10.4f}"
+            f"{per_trial[name] / per_trial['optuna']:>10.0f}{statistics.median(loads[name]):>8.2f}"
+        )
     vs_default = per_trial["pipetune"] / per_trial["ray-default"]
     vs_lean = per_trial["pipetune"] / per_trial["ray-lean"]
+    paired = statistics.median(
+        p / r for p, r in zip(runs["pipetune"], runs["ray-lean"], strict=True)
+    )
+    vs_optuna = per_trial["pipetune"] / per_trial["optuna"]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "tune_overhead.json").write_text(
-        json.dumps({"trials": args.trials, "seconds": timings, "per_trial": per_trial}, indent=2)
+        json.dumps(
+            {
+                "trials": args.trials,
+                "repeats": args.repeats,
+                "seconds": timings,
+                "runs": runs,
+                "per_trial": per_trial,
+                "load1": loads,
+                "pipetune_vs_optuna": vs_optuna,
+                "pipetune_vs_lean_paired": paired,
+            },
+            indent=2,
+        )
     )
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
-        f"pipetune/ray-default {vs_default:.3f} (goal <= 0.1), pipetune/ray-lean {vs_lean:.3f} "
-        "(goal <= 1.2)"
+        f"pipetune/ray-default {vs_default:.3f} (goal <= 0.1), pipetune/ray-lean {vs_lean:.3f}, "
+        f"paired {paired:.3f} (goal <= 1.2), pipetune/optuna {vs_optuna:.0f}x"
     )
 
 
