@@ -76,9 +76,14 @@ echo "gpu_check: $(nvidia-smi --query-gpu=name,memory.total,driver_version --for
 echo "gpu_check: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), python $PY"
 echo "gpu_check: results in $OUT_DIR"
 
+hpo_failed() {
+    echo "gpu_check: the '$1' HPO failed or ran past its 180 s (see the output above)" >&2
+    exit 1
+}
+
 run_hpo() {  # $1: label, $2: GPUs per trial
     start_sampler "$1"
-    timeout 180 "$PY" - "$1" "$2" "$OUT_DIR" <<'PY'
+    timeout 180 "$PY" - "$1" "$2" "$OUT_DIR" <<'PY' || hpo_failed "$1"
 import json, os, sys, time
 from pathlib import Path
 
@@ -142,7 +147,7 @@ run_hpo fractional 0.25
 run_hpo whole 1
 
 echo "gpu_check: AMP micro-benchmark (SmallCNN, batch 256, synthetic data)"
-timeout 90 "$PY" - "$OUT_DIR" <<'PY'
+timeout 90 "$PY" - "$OUT_DIR" <<'PY' || echo "gpu_check: the AMP micro-benchmark failed or ran past 90 s; going on" >&2
 import json, statistics, sys, time
 from pathlib import Path
 
@@ -190,7 +195,7 @@ for mode in modes:
 PY
 
 echo
-printf '%-12s%8s%8s%10s%12s%12s%10s%10s%12s\n' "hpo" "gpu" "wall s" "epochs" "trial s/s" "total s/s" "util %" "max %" "max MiB"
+printf '%-12s%8s%8s%10s%12s%12s%10s%10s%12s\n' "hpo" "gpu" "wall s" "epochs" "trial smp/s" "all smp/s" "util %" "max %" "max MiB"
 for label in fractional whole; do
     read -r util umax mem _ <<<"$(gpu_summary "$label")"
     "$PY" - "$OUT_DIR/hpo_$label.json" "$util" "$umax" "$mem" <<'PY'

@@ -54,6 +54,7 @@ EXAMPLE = ROOT / "examples" / "fashion-mnist"
 RESULTS = ROOT / "benchmarks" / "results"
 PIPELINE = "training_pipeline"
 TRAINER_STEP = 2  # getter, splitter, trainer
+DEFAULT_TARGET = 0.87
 SPACE = {
     "learning_rate": {"type": "loguniform", "lower": 1.0e-4, "upper": 1.0e-2},
     "batch_size": {"type": "choice", "categories": [64, 128, 256]},
@@ -283,7 +284,7 @@ def check(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", type=float, default=0.87)
+    parser.add_argument("--target", type=float, default=DEFAULT_TARGET)
     parser.add_argument("--samples", type=int, default=12000)
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=4)
@@ -378,7 +379,8 @@ def main() -> None:
         summary[defaults]["median_to_target_s"] / summary["seed fifo+random"]["median_to_target_s"]
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "time_to_target.json").write_text(
+    suffix = "" if args.target == DEFAULT_TARGET else f"-{args.target:g}"
+    (RESULTS / f"time_to_target{suffix}.json").write_text(
         json.dumps(
             {
                 "settings": vars(args),
