@@ -6,12 +6,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+import torch
 from omegaconf import OmegaConf
 
 from pipetune._io import atomic_write_text
 from pipetune.config import ConfigSource, apply_overrides, build, resolve
 from pipetune.parser import add_import_paths
-from pipetune.torch import DDPStrategy, DivergedError
+from pipetune.torch import DDPStrategy, DivergedError, TuneReporter
 
 
 def run_trial(
@@ -35,15 +36,13 @@ def run_trial(
     config = dict(config)
     cpus = os.environ.get("OMP_NUM_THREADS")
     if cpus and cpus.isdigit():
-        import torch
-
         torch.set_num_threads(max(1, int(cpus)))
     source = apply_overrides(ConfigSource(OmegaConf.create(tree), file), config)
     trainer = build(source, resolve(source, trainer_path), trainer_path)
     if ddp_workers > 1 and not isinstance(getattr(trainer, "strategy", None), DDPStrategy):
         trainer.strategy = DDPStrategy(workers=ddp_workers)
     for callback in getattr(trainer, "callbacks", []):
-        if type(callback).__name__ == "TuneReporter":
+        if isinstance(callback, TuneReporter):
             callback.checkpoint_every = checkpoint_every
     args = upstream if isinstance(upstream, tuple) else (upstream,)
     try:
