@@ -100,6 +100,20 @@ class Faults(Callback):
             raise RuntimeError("transient failure (the retry should succeed)")
 
 
+class Whereabouts(Callback):
+    '''Appends "<epoch> <node>" to `<trial_id>.nodes` at the start of every epoch: the node is
+    the PIPETUNE_TEST_NODE of the process (set on a test cluster's worker nodes), or "head".'''
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder)
+
+    def on_epoch_start(self, trainer, epoch):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        node = os.environ.get("PIPETUNE_TEST_NODE", "head")
+        with open(self.folder / f"{_trial_id()}.nodes", "a") as handle:
+            handle.write(f"{epoch} {node}\\n")
+
+
 class Blowup(Callback):
     '''Makes the model (so the loss) NaN from epoch `epoch` on when the learning rate is
     `lr`.'''

@@ -98,6 +98,12 @@ def test_a_failed_trial_is_retried_from_its_last_checkpoint(failing_run: dict) -
         assert starts(failing_run, lr) == [0, 1]
         # ... so Tune saw each epoch once: no restart at iteration 1
         assert iterations(failing_run, lr) == [1, 2, 3]
+        # the driver said so
+        trial_id = failing_run["rows"][lr]["trial_id"]
+        assert (
+            f"trial {trial_id} failed (RuntimeError: transient failure (the retry should "
+            "succeed)); retry 1 of 1 from its checkpoint at iteration 1\n"
+        ) in failing_run["stderr"]
 
 
 def test_a_trial_that_always_fails_ends_error_with_the_last_line(failing_run: dict) -> None:

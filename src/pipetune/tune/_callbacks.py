@@ -123,6 +123,31 @@ class ProgressPrinter(Callback):
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._line(trial, "ERROR")
 
+    def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        """A failed trial Tune will run again (``max_failures``): say why and from where."""
+        checkpoint = trial.latest_checkpoint_result
+        start = (
+            f"its checkpoint at iteration {checkpoint.metrics.get(TRAINING_ITERATION)}"
+            if checkpoint is not None
+            else "the start"
+        )
+        limit = f" of {trial.max_failures}" if trial.max_failures >= 0 else ""
+        print(
+            f"trial {trial.trial_id} failed ({_last_error_line(trial.error_file)}); "
+            f"retry {trial.num_failures}{limit} from {start}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _last_error_line(error_file: str | None) -> str:
+    """The last line of the newest error Tune wrote for a trial (its exception's message)."""
+    try:
+        lines = Path(error_file).read_text().strip().splitlines() if error_file else []
+    except OSError:
+        lines = []
+    return lines[-1].strip() if lines else "no error message"
+
 
 class LiveTable(Callback):
     """A live rich table of the trials (terminals only): status, iteration, metric, best."""

@@ -9,113 +9,23 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import secrets
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from pipetune.cluster import probe
+from local_cluster import BIN, LocalCluster, local_cluster
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
-
-BIN = Path(sys.executable).parent
-
-
-@dataclass
-class LocalCluster:
-    address: str
-    env: dict[str, str]
-    root: Path
-    tag: str
-
-    def tagged(self) -> list[int]:
-        needle = f"PIPETUNE_TEST_TAG={self.tag}".encode()
-        found = []
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit() and needle in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-        return found
-
-
-def _stop(processes: list[subprocess.Popen], timeout: float = 60) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)  # `ray start --block` drains and stops its node
-    deadline = time.monotonic() + timeout
-    for process in processes:
-        try:
-            process.wait(timeout=max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _ray_start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    common = ["--block", "--num-gpus=0", "--dashboard-agent-listen-port=0", "--disable-usage-stats"]
-    with log.open("w") as handle:
-        return subprocess.Popen(
-            [str(BIN / "ray"), "start", *args, *common], env=env, stdout=handle, stderr=handle
-        )
 
 
 @pytest.fixture(scope="module")
 def two_nodes() -> Iterator[LocalCluster]:
-    root = Path(tempfile.mkdtemp(prefix="ptc-", dir="/tmp"))  # short: Ray's socket paths
-    tag = f"ptc-{uuid.uuid4().hex[:12]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
-    # a fresh token for this cluster: the nodes and every client read it from the environment
-    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32), PIPETUNE_TEST_TAG=tag)
-    port, client_port = probe.free_ports(2)
-    address = f"127.0.0.1:{port}"
-    started = []
-    try:
-        head_args = ["--head", "--node-ip-address=127.0.0.1", f"--port={port}"]
-        head_args += [f"--ray-client-server-port={client_port}", "--num-cpus=1"]
-        head_args += [f"--temp-dir={root}/head", "--include-dashboard=false"]
-        started.append(_ray_start(head_args, env, root / "head.log"))
-        assert probe.wait_head(address, tries=90, interval=1, pids=[started[0].pid]), (
-            root / "head.log"
-        ).read_text()
-        worker_args = [f"--address={address}", "--num-cpus=1", '--resources={"node2": 1}']
-        worker_args += [f"--temp-dir={root}/node2"]
-        started.append(_ray_start(worker_args, env, root / "node2.log"))
-        pids = [option for p in started for option in ("--pid", str(p.pid))]
-        wait = ["-m", "pipetune.cluster.probe", "wait-nodes", address, "2", "--timeout", "150"]
-        waited = subprocess.run(
-            [sys.executable, *wait, *pids],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=200,
-        )
-        assert waited.returncode == 0, waited.stderr
-        yield LocalCluster(address, env, root, tag)
-    finally:
-        _stop(started)
-        cluster = LocalCluster(address, env, root, tag)
-        # Workers and raylet children exit shortly after their `ray start`: on a loaded
-        # machine that takes seconds, so give them a bounded grace period.
-        deadline = time.monotonic() + 30
-        while (leftovers := cluster.tagged()) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        for pid in leftovers:  # processes of this cluster only (tagged through its env)
-            os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(root, ignore_errors=True)
-        assert not leftovers, f"Ray processes outlived their `ray start`: {leftovers}"
+    with local_cluster(workers=["node2"]) as cluster:
+        yield cluster
 
 
 TOY = """
