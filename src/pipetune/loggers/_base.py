@@ -9,6 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
+from pipetune._session import current_trial_id
 from pipetune.errors import ConfigError, PipetuneError
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,14 @@ class Logger(abc.ABC):
         self._failed = False
 
     # -- state ---------------------------------------------------------------------------
+    @property
+    def run_folder(self) -> Path:
+        """Where this logger's files go: ``savedir``, or ``savedir/<trial id>`` inside a Ray
+        Tune trial, so that the trials of a search, built from the same arguments, never
+        write into the same files."""
+        trial_id = current_trial_id()
+        return self.savedir / trial_id if trial_id else self.savedir
+
     @property
     def rank(self) -> int | None:
         """The rank given to ``create_logger_context``; ``None`` outside a context."""

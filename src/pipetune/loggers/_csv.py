@@ -25,7 +25,8 @@ class CSVLogger(Logger):
     """Append rows ``step,name,value,kind,batch_idx`` to ``<savedir>/metrics.csv``.
 
     The file is flushed whenever the step changes and when the context closes; an existing
-    file is appended to. ``save_hyperparameters`` writes ``<savedir>/hparams.json``.
+    file is appended to. ``save_hyperparameters`` writes ``<savedir>/hparams.json``. In a
+    Tune trial both go to ``<savedir>/<trial id>/`` instead.
     """
 
     supported_kinds: ClassVar[frozenset[str]] = frozenset({"metric", "text"})
@@ -46,16 +47,17 @@ class CSVLogger(Logger):
     @property
     def path(self) -> Path:
         """Where the metrics go."""
-        return self.savedir / self.filename
+        return self.run_folder / self.filename
 
     @property
     def hparams_path(self) -> Path:
         """Where ``save_hyperparameters`` writes."""
-        return self.savedir / "hparams.json"
+        return self.run_folder / "hparams.json"
 
     def _open(self) -> None:
-        self.savedir.mkdir(parents=True, exist_ok=True)
-        self._handle = self.path.open("a", newline="", encoding="utf-8")
+        path = self.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = path.open("a", newline="", encoding="utf-8")
         self._writer = csv.writer(self._handle)
         if self._handle.tell() == 0:
             self._writer.writerow(CSV_COLUMNS)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
+from pipetune._session import current_trial_id
 from pipetune.errors import PipetuneError
 from pipetune.loggers._base import Logger, flatten_params, to_scalar
 
@@ -104,7 +105,11 @@ class MLFlowLogger(Logger):
             )
         else:
             experiment_id = experiment.experiment_id
-        run = client.create_run(experiment_id, tags=self.tags or None, run_name=self.run_name)
+        # In a Tune trial: one run per trial, named and tagged with the trial's id.
+        trial_id = current_trial_id()
+        tags = {**self.tags, "pipetune.trial_id": trial_id} if trial_id else self.tags
+        run_name = self.run_name or trial_id
+        run = client.create_run(experiment_id, tags=tags or None, run_name=run_name)
         self._client = client
         self.experiment_id = experiment_id
         self.run_id = run.info.run_id

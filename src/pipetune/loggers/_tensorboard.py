@@ -23,7 +23,8 @@ def _hparam_value(value: Any) -> int | float | str | bool:
 
 
 class TensorBoardLogger(Logger):
-    """Write TensorBoard event files under ``savedir`` (or ``savedir/run_name``).
+    """Write TensorBoard event files under ``savedir`` (or ``savedir/run_name``); in a Tune
+    trial under ``savedir/<trial id>[/run_name]``, one TensorBoard run per trial.
 
     Kinds: ``metric`` (``add_scalar``), ``text`` (``add_text``), ``image`` (``add_image``;
     pass ``dataformats=`` for non-CHW arrays), ``figure`` (``add_figure``, a matplotlib
@@ -53,7 +54,8 @@ class TensorBoardLogger(Logger):
     @property
     def log_dir(self) -> Path:
         """The folder the event files go to."""
-        return self.savedir / self.run_name if self.run_name else self.savedir
+        folder = self.run_folder
+        return folder / self.run_name if self.run_name else folder
 
     @property
     def writer(self) -> Any:

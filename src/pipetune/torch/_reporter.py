@@ -5,28 +5,17 @@ Outside a Ray Tune trial (or a Ray Train worker) it does nothing and never impor
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipetune._session import ray_session
 from pipetune.torch._callbacks import Callback, Metrics
 
 if TYPE_CHECKING:
     from pipetune.torch._trainer import TorchTrainer
 
 CHECKPOINT_FILE = "checkpoint.pt"
-
-
-def ray_session() -> Any:
-    """The active Ray Tune/Train session, or None; never imports Ray itself."""
-    if "ray" not in sys.modules:
-        return None  # no Ray in this process, so no session
-    try:
-        from ray.train._internal.session import get_session
-    except ImportError:
-        return None
-    return get_session()
 
 
 class TuneReporter(Callback):

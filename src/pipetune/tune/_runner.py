@@ -273,6 +273,7 @@ class Experiment:
             "file": self.source.file,
             "trainer_path": trainer_path,
             "import_paths": self.import_paths,
+            "working_dir": self.import_paths[0],  # the driver's, kept by --resume
             "checkpoint_every": self.settings.checkpoint_every,
             "experiment_dir": str(self.path),
         }

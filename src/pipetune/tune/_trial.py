@@ -26,12 +26,18 @@ def run_trial(
     checkpoint_every: int,
     experiment_dir: str | None = None,
     ddp_workers: int = 1,
+    working_dir: str | None = None,
 ) -> None:
     """Train one sampled configuration on the shared upstream outputs.
 
     ``tree`` is the unresolved config; ``upstream`` the outputs of the steps before the
     trainer, read from the Ray object store (never re-read or re-parsed here).
+    ``working_dir``: where ``pipetune tune`` ran; relative paths of the config (logger
+    folders, data folders) resolve against it wherever it exists (shared file systems),
+    whatever folder the Ray worker process started in.
     """
+    if working_dir and os.path.isdir(working_dir):
+        os.chdir(working_dir)
     add_import_paths(*import_paths)
     config = dict(config)
     cpus = os.environ.get("OMP_NUM_THREADS")
