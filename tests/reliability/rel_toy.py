@@ -11,7 +11,6 @@ import contextlib
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from processes import kill_session
 
 TOY_MODULE = """
 import math
@@ -299,40 +299,6 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()[-4000:]}")
         time.sleep(0.05)
-
-
-def session_processes(sid: int) -> list[int]:
-    """PIDs of live processes in session ``sid`` (Ray's workers leave the driver's process
-    group but stay in its session)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[3]) == sid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def kill_session(sid: int, timeout: float = 20.0) -> None:
-    """SIGKILL the process group ``sid`` (driver, gcs_server, raylet), then every process
-    left in that session (the workers), until none is alive."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(sid, signal.SIGKILL)
-    deadline = time.monotonic() + timeout
-    while True:
-        left = session_processes(sid)
-        if not left:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"processes of session {sid} survived SIGKILL: {left}")
-        for pid in left:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.2)
 
 
 @contextlib.contextmanager

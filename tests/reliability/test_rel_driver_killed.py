@@ -12,23 +12,19 @@ from __future__ import annotations
 import collections
 import contextlib
 import io
-import os
 import pickle
 import shutil
 import signal
-import sys
-import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from processes import kill_session, session_processes
 from rel_toy import (
     history_lines,
-    kill_session,
     read_history,
     read_results,
-    session_processes,
     snapshot,
     start_tune,
     tracked,
@@ -46,13 +42,6 @@ ROWS = TRIALS * EPOCHS
 
 # kill once this many history rows exist
 MOMENTS = {"after-the-first-result": 1, "midway": ROWS // 2 + 1, "near-the-end": ROWS - 1}
-
-
-@pytest.fixture
-def module_name(tmp_path: Path) -> Iterator[str]:
-    name = f"rel_killed_toy_{os.getpid()}_{tmp_path.name}".replace("-", "_")
-    yield name
-    sys.modules.pop(name, None)
 
 
 def state_to_resume(folder: Path, scratch: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
@@ -73,14 +62,10 @@ def state_to_resume(folder: Path, scratch: Path) -> tuple[dict[str, dict[str, An
 def test_resume_after_sigkill(
     ray_local: object,
     tmp_path: Path,
-    module_name: str,
+    make_module: Callable[..., str],
     monkeypatch: pytest.MonkeyPatch,
     rows_at_kill: int,
 ) -> None:
-    def make_module(code: str, where: Path) -> str:
-        (where / f"{module_name}.py").write_text(textwrap.dedent(code))
-        return module_name
-
     config = write_config(
         make_module,
         tmp_path,

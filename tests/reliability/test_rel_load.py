@@ -8,11 +8,9 @@ sampled as history.jsonl grows, every 50 trials.
 
 from __future__ import annotations
 
-import os
 import sys
-import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,21 +33,10 @@ def rss_mib(pid: int) -> float | None:
     return None
 
 
-@pytest.fixture
-def module_name(tmp_path: Path) -> Iterator[str]:
-    name = f"rel_load_toy_{os.getpid()}"
-    yield name
-    sys.modules.pop(name, None)
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_thousand_trials_all_recorded_with_flat_driver_memory(
-    tmp_path: Path, module_name: str
+    tmp_path: Path, make_module: Callable[..., str]
 ) -> None:
-    def make_module(code: str, where: Path) -> str:
-        (where / f"{module_name}.py").write_text(textwrap.dedent(code))
-        return module_name
-
     config = write_config(
         make_module,
         tmp_path,

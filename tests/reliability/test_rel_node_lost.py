@@ -9,10 +9,7 @@ embedded Ray. Only the processes of this test's own cluster are killed, by PID.
 
 from __future__ import annotations
 
-import os
-import sys
-import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -41,13 +38,6 @@ def cluster() -> Iterator[LocalCluster]:
         yield made
 
 
-@pytest.fixture
-def module_name(tmp_path: Path) -> Iterator[str]:
-    name = f"rel_node_lost_toy_{os.getpid()}"
-    yield name
-    sys.modules.pop(name, None)
-
-
 def whereabouts(folder: Path) -> dict[str, list[tuple[int, str]]]:
     """Trial id → [(epoch, node)] in the order the epochs started, attempts included."""
     found = {}
@@ -59,12 +49,8 @@ def whereabouts(folder: Path) -> dict[str, list[tuple[int, str]]]:
 
 @pytest.mark.timeout(500)
 def test_a_trial_on_a_lost_node_is_retried_on_the_remaining_node(
-    cluster: LocalCluster, tmp_path: Path, module_name: str
+    cluster: LocalCluster, tmp_path: Path, make_module: Callable[..., str]
 ) -> None:
-    def make_module(code: str, where: Path) -> str:
-        (where / f"{module_name}.py").write_text(textwrap.dedent(code))
-        return module_name
-
     nodes_folder = tmp_path / "whereabouts"
     config = write_config(
         make_module,

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 import yaml
+from processes import session_processes
 from rel_toy import (
     cli_env,
     history_lines,
     read_results,
-    session_processes,
     start_tune,
     tracked,
     wait_for,

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from processes import session_processes
 from rel_toy import (
     read_history,
     read_results,
-    session_processes,
     snapshot,
     start_tune,
     tracked,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import contextlib
 import json
 import os
 import signal
@@ -14,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from processes import kill_session, session_processes
 from tune_toy import read_results, write_toy
 
 from pipetune.tune._history import read_history
@@ -22,41 +22,6 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 EPOCHS = 3
 TRIALS = 4
-
-
-def session_processes(sid: int) -> list[int]:
-    """PIDs of live processes in session ``sid`` (Ray's workers leave the driver's process
-    group but stay in its session)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        # fields after "(comm)": state ppid pgrp session ...
-        if int(fields[3]) == sid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def kill_session(sid: int, timeout: float = 20.0) -> None:
-    """SIGKILL the process group ``sid`` (driver, gcs_server, raylet), then every process
-    left in that session (the workers), until none is alive."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(sid, signal.SIGKILL)
-    deadline = time.monotonic() + timeout
-    while True:
-        left = session_processes(sid)
-        if not left:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"processes of session {sid} survived SIGKILL: {left}")
-        for pid in left:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.2)
 
 
 @pytest.fixture
