@@ -139,14 +139,28 @@ def local_cluster(
         assert waited.returncode == 0, waited.stderr
         yield cluster
     finally:
-        _stop(list(cluster.nodes.values()))
+        # Worker nodes first, the head (GCS) last: a process that loses the GCS first waits
+        # for it to come back (a minute) before it exits.
+        _stop([process for name, process in cluster.nodes.items() if name != "head"])
+        _stop([process for name, process in cluster.nodes.items() if name == "head"])
         # Workers and raylet children exit shortly after their `ray start`: on a loaded
         # machine that takes seconds, so give them a bounded grace period.
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while (leftovers := cluster.processes()) and time.monotonic() < deadline:
             time.sleep(0.5)
+        described = [_describe(pid) for pid in leftovers]
         for pid in leftovers:  # processes of this cluster only (tagged through its env)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(root, ignore_errors=True)
-        assert not leftovers, f"Ray processes outlived their `ray start`: {leftovers}"
+        assert not leftovers, f"Ray processes outlived their `ray start` by 60 s: {described}"
+
+
+def _describe(pid: int) -> str:
+    """``pid``, its state and command line (for a message)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, IndexError):
+        return f"{pid} (gone)"
+    return f"{pid} [{state}] {command.strip()[:200]}"
