@@ -27,6 +27,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from processes import live_processes
+
 from pipetune.cluster import probe
 
 BIN = Path(sys.executable).parent
@@ -45,18 +47,12 @@ class LocalCluster:
         needles = [f"PIPETUNE_TEST_TAG={self.tag}".encode()]
         if node is not None:
             needles.append(f"PIPETUNE_TEST_NODE={node}".encode())
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                environ = (entry / "environ").read_bytes().split(b"\0")
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            except (OSError, IndexError):
-                continue
-            if state != "Z" and all(needle in environ for needle in needles):
-                found.append(int(entry.name))
-        return found
+
+        def tagged(entry: Path, _: list[str]) -> bool:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            return all(needle in environ for needle in needles)
+
+        return live_processes(tagged)
 
     def crash_node(self, node: str, timeout: float = 30.0) -> list[int]:
         """SIGKILL every process of worker node ``node`` at once (a power cut: nothing runs on

@@ -6,23 +6,30 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
-def session_processes(sid: int) -> list[int]:
-    """PIDs of live processes in session ``sid`` (Ray's workers leave the driver's process
-    group but stay in its session)."""
+def live_processes(match: Callable[[Path, list[str]], bool]) -> list[int]:
+    """PIDs of live (not zombie) processes for which ``match(/proc/<pid>, stat fields after
+    the command name)`` holds; a process that ends meanwhile is skipped."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            if fields[0] != "Z" and match(entry, fields):
+                found.append(int(entry.name))
+        except (OSError, IndexError):
             continue  # gone meanwhile
-        if int(fields[3]) == sid and fields[0] != "Z":
-            found.append(int(entry.name))
     return found
+
+
+def session_processes(sid: int) -> list[int]:
+    """PIDs of live processes in session ``sid`` (Ray's workers leave the driver's process
+    group but stay in its session)."""
+    return live_processes(lambda _, fields: int(fields[3]) == sid)
 
 
 def kill_session(sid: int, timeout: float = 20.0) -> None:

@@ -27,6 +27,11 @@ def _last_line(error: BaseException | None) -> str:
     return text[-1] if text else type(error).__name__
 
 
+def grid_trials(result_grid: Any) -> list[Any]:
+    """The Tune ``Trial`` objects behind a ``ResultGrid`` (statuses, error files)."""
+    return list(getattr(getattr(result_grid, "_experiment_analysis", None), "trials", []))
+
+
 #: A trial Tune stopped only because the experiment ended (time budget, Ctrl+C).
 STOPPED = "STOPPED"
 
@@ -47,7 +52,7 @@ def trial_rows(
     history: dict[str, list[float]] = {}
     for (trial_id, _), value in latest.items():
         history.setdefault(trial_id, []).append(value)
-    trials = getattr(getattr(result_grid, "_experiment_analysis", None), "trials", [])
+    trials = grid_trials(result_grid)
     statuses = {trial.trial_id: str(trial.status) for trial in trials}
     # A trial that never reported has no trial_id in its metrics; its folder names it.
     ids_by_path = {str(trial.path): trial.trial_id for trial in trials}

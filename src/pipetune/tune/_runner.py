@@ -26,6 +26,7 @@ from pipetune.tune._history import HISTORY_FILE
 from pipetune.tune._repair import repair_tune_state
 from pipetune.tune._results import (
     best_row,
+    grid_trials,
     persisted_statuses,
     trial_rows,
     write_best_config,
@@ -412,7 +413,7 @@ class Experiment:
                 # No trial reported anything: fail if one of them ended without reporting
                 # (rather than diverging or failing before its first report).
                 diverged = {p.stem for p in (self.path / DIVERGED_DIR).glob("*.txt")}
-                errored = {t.trial_id for t in _grid_trials(result_grid) if t.error_file}
+                errored = {t.trial_id for t in grid_trials(result_grid) if t.error_file}
                 if (ended or set()) - diverged - errored:
                     stopper.missing = []
             if stopper.missing is not None:
@@ -453,10 +454,6 @@ class Experiment:
             if isinstance(value, dict) and "grid_search" in value:
                 grid *= len(value["grid_search"])
         return self.settings.num_samples * grid
-
-
-def _grid_trials(result_grid: Any) -> list[Any]:
-    return list(getattr(getattr(result_grid, "_experiment_analysis", None), "trials", []))
 
 
 def resume_experiment(folder: str | Path) -> Experiment:

@@ -10,6 +10,7 @@ import torch
 from omegaconf import OmegaConf
 
 from pipetune._io import atomic_write_text
+from pipetune._session import current_trial_id
 from pipetune.config import ConfigSource, apply_overrides, build, resolve
 from pipetune.parser import add_import_paths
 from pipetune.torch import DDPStrategy, DivergedError, TuneReporter
@@ -57,9 +58,7 @@ def run_trial(
         # A diverged trial ends cleanly: the bad value was never reported, so schedulers and
         # search algorithms never see it; the driver marks the trial "DIVERGED".
         if experiment_dir is not None:
-            from ray import tune
-
-            trial_id = tune.get_context().get_trial_id() or os.environ.get("TUNE_TRIAL_ID", "x")
+            trial_id = current_trial_id() or os.environ.get("TUNE_TRIAL_ID", "x")
             atomic_write_text(Path(experiment_dir) / DIVERGED_DIR / f"{trial_id}.txt", str(exc))
         else:
             raise

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import json
 import os
 import signal
 import subprocess
@@ -17,6 +16,7 @@ from processes import kill_session, session_processes
 from tune_toy import read_results, write_toy
 
 from pipetune.tune._history import read_history
+from pipetune.tune._results import persisted_statuses
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -40,27 +40,6 @@ def env() -> dict[str, str]:
 
 def finished_trials(history: list[dict]) -> set[str]:
     return {row["trial_id"] for row in history if row["training_iteration"] == EPOCHS}
-
-
-def persisted_statuses(folder: Path) -> dict[str, str]:
-    """Trial id → status in Tune's newest experiment snapshot (what a resume starts from).
-
-    The snapshot lags the results: a trial whose last epoch is already in history.jsonl can
-    still be RUNNING there, and a resume then repeats its epochs after its last known
-    checkpoint. So "finished before the kill" means finished in the snapshot.
-    """
-    snapshots = sorted(folder.glob("experiment_state-*.json"))
-    if not snapshots:
-        return {}
-    try:
-        state = json.loads(snapshots[-1].read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}  # being written
-    statuses = {}
-    for entry in state.get("trial_data", []):
-        trial = json.loads(entry[0]) if isinstance(entry[0], str) else entry[0]
-        statuses[trial["trial_id"]] = trial["status"]
-    return statuses
 
 
 def terminated(folder: Path) -> set[str]:
