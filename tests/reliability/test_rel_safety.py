@@ -4,6 +4,7 @@ dashboard on the embedded Ray, no secret from the environment in the experiment'
 from __future__ import annotations
 
 import os
+import re
 import socket
 import struct
 import sys
@@ -129,6 +130,133 @@ def test_dangerous_targets_are_refused_even_when_allowed(
         build_node(node)
     assert "never instantiated from a config" in str(info.value)
     assert not marker.exists()
+
+
+# -- the default policy: allowed kinds, decided before any call (issue 15) ------------------
+
+# Each would write, link, make or reach something under {tmp} if it were called.
+HOSTILE = [
+    {"class_path": "io.open", "init_args": {"file": "{tmp}/victim", "mode": "w"}},
+    {"_target_": "io.FileIO", "_args_": ["{tmp}/victim", "w"]},
+    {"class_path": "shutil.copy", "init_args": {"src": "{tmp}/other", "dst": "{tmp}/victim"}},
+    {"class_path": "os.symlink", "init_args": {"src": "/etc/passwd", "dst": "{tmp}/link"}},
+    {"_target_": "os.makedirs", "name": "{tmp}/made/deep"},
+    {"_target_": "os.mkdir", "path": "{tmp}/made"},
+    {"_target_": "os.path.exists", "path": "{tmp}/victim"},
+    {
+        "_target_": "pathlib.Path.write_text",
+        "_args_": [{"_target_": "pathlib.Path", "_args_": ["{tmp}/victim"]}, ""],
+    },
+    {"_target_": "pathlib.Path.mkdir", "_args_": ["{tmp}/made"]},
+    {"_target_": "tempfile.mkstemp", "dir": "{tmp}"},
+    {"_target_": "tempfile.TemporaryDirectory", "dir": "{tmp}"},
+    {"_target_": "logging.FileHandler", "filename": "{tmp}/victim", "mode": "w"},
+    {"_target_": "zipfile.ZipFile", "file": "{tmp}/victim", "mode": "w"},
+    {"_target_": "socket.socket"},
+    {
+        "_target_": "urllib.request.urlretrieve",
+        "url": "file:///etc/hostname",
+        "filename": "{tmp}/victim",
+    },
+    {"_target_": "pipetune._io.atomic_write_text", "path": "{tmp}/victim", "text": ""},
+    # an allowed kind does not let a refused target through its arguments
+    {
+        "_target_": "torch.nn.Sequential",
+        "_args_": [{"_target_": "io.FileIO", "_args_": ["{tmp}/victim", "w"]}],
+    },
+    {"_target_": "pipetune._io.tempfile.mkstemp", "dir": "{tmp}"},  # a re-export
+    # Hydra's keys inside init_args would replace the checked target
+    {
+        "class_path": "collections.OrderedDict",
+        "init_args": {"_target_": "io.open", "_args_": ["{tmp}/victim", "w"]},
+    },
+]
+
+
+def _with_tmp(node: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    return yaml.safe_load(yaml.safe_dump(node).replace("{tmp}", str(tmp)))
+
+
+@pytest.mark.parametrize("node", HOSTILE, ids=lambda n: str(n)[:70])
+def test_targets_of_no_allowed_kind_are_refused_before_any_call(
+    node: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(ALLOWED_ENV, raising=False)
+    (tmp_path / "victim").write_text("precious")
+    (tmp_path / "other").write_text("overwrite")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(ConfigError) as info:
+        build_node(_with_tmp(node, tmp_path))
+    message = str(info.value)
+    assert (
+        "a config builds only" in message
+        or "never instantiated" in message
+        or ("init_args may not hold Hydra's key(s)" in message)
+    ), message
+    assert (tmp_path / "victim").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_allowed_kinds_are_built(
+    make_module: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import torch
+
+    monkeypatch.delenv(ALLOWED_ENV, raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = make_module(
+        """
+        import torch
+
+        class Plain:  # no role, but the user's own class
+            def __init__(self, size: int) -> None:
+                self.size = size
+
+        class Squares(torch.utils.data.Dataset):
+            def __len__(self):
+                return 3
+
+            def __getitem__(self, i):
+                return i * i
+        """
+    )
+    assert isinstance(
+        build_node({"_target_": "torch.nn.Linear", "_args_": [2, 3]}), torch.nn.Linear
+    )
+    assert isinstance(build_node({"_target_": "torch.nn.CrossEntropyLoss"}), torch.nn.Module)
+    optimizer = build_node({"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1})
+    assert isinstance(optimizer(torch.nn.Linear(1, 1).parameters()), torch.optim.SGD)
+    scheduler = build_node(
+        {"_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau", "_partial_": True}
+    )
+    assert callable(scheduler)
+    assert build_node({"class_path": f"{mod}.Plain", "init_args": {"size": 4}}).size == 4
+    assert len(build_node({"class_path": f"{mod}.Squares"})) == 3
+    assert build_node({"class_path": "pipetune.torch.NaNGuard"}) is not None
+    assert build_node({"class_path": "pipetune.loggers.ConsoleLogger"}) is not None
+    assert build_node({"_target_": "builtins.dict", "a": 1}) == {"a": 1}
+
+
+def test_functions_of_own_modules_need_the_allow_list(
+    make_module: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(ALLOWED_ENV, raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = make_module(
+        """
+        from shutil import copyfile
+
+        def make(size: int) -> list:
+            return [0] * size
+        """
+    )
+    with pytest.raises(ConfigError, match=re.escape(f"'{mod}.make' is a function")):
+        build_node({"_target_": f"{mod}.make", "size": 2})
+    monkeypatch.setenv(ALLOWED_ENV, mod)
+    assert build_node({"_target_": f"{mod}.make", "size": 2}) == [0, 0]
+    # listed, but defined in shutil: judged where it is defined
+    with pytest.raises(ConfigError, match=re.escape("is defined in 'shutil', outside")):
+        build_node({"_target_": f"{mod}.copyfile", "src": "a", "dst": "b"})
 
 
 # -- a real run: listening ports and secrets ------------------------------------------------

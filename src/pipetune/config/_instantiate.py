@@ -18,7 +18,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
 from pydantic import TypeAdapter, ValidationError
 
-from pipetune.config._safety import refusal
+from pipetune.config._safety import refusal, target_refusal
 from pipetune.config._source import ConfigSource
 from pipetune.errors import ConfigError, PipetuneError
 
@@ -106,6 +106,14 @@ def _to_hydra(
                 f"init_args must be a mapping of argument names, got {type(args).__name__}",
                 key_path=args_path,
             )
+        reserved = sorted(set(args) & _HYDRA_KEYS)
+        if reserved:
+            # Merged into the Hydra node they would replace its target: never checked.
+            raise source.error(
+                f"init_args may not hold Hydra's key(s) {reserved}",
+                key_path=child(args_path, reserved[0]),
+                hint="declare a nested object as its own argument with class_path: or _target_:",
+            )
     else:
         target_name = node[TARGET]
         args = {k: v for k, v in node.items() if k not in _HYDRA_KEYS}
@@ -156,6 +164,9 @@ def _locate(source: ConfigSource, name: Any, key_path: str) -> Callable[..., Any
         hydra_log.disabled = was_disabled
     if not callable(target):
         raise source.error(f"'{name}' is not a class or function", key_path=key_path)
+    refused = target_refusal(name, target)  # imported, never called yet
+    if refused:
+        raise source.error(refused, key_path=key_path)
     return target
 
 
