@@ -1,28 +1,60 @@
-"""Environment defaults for Ray, set before anything imports ``ray.train``.
+"""Ray's environment as pipetune needs it, for processes that import pipetune.
 
-pipetune (and seed-style trainers that call ``ray.train.report``) use Ray Train's
-session API, which Ray 2.5x+ "Train V2" turns into an error inside Tune trials and outside
-any session. ``RAY_TRAIN_V2_ENABLED=0`` restores it; Ray copies the variable into every
-trial process. A value the user set explicitly is kept.
+The defaults themselves (``RAY_TRAIN_V2_ENABLED=0`` and the rest) live in the top-level
+module ``_pipetune_startup``, which ``pipetune.pth`` runs when Python starts, before any
+``import ray``; importing pipetune applies them again for interpreters that skipped the
+``.pth`` (``python -S``, a source tree on ``PYTHONPATH``). This module adds what needs more
+than ``os``: token authentication towards a cluster address given after Ray was imported,
+and a warning when ``ray.train`` was imported with Train V2 before the defaults applied.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import warnings
 
-DEFAULTS = {
-    "RAY_TRAIN_V2_ENABLED": "0",
-    "RAY_TRAIN_ENABLE_V2_MIGRATION_WARNINGS": "0",
-    # Trials keep the user's working directory so relative paths work.
-    "RAY_CHDIR_TO_TRIAL_DIR": "0",
-    "MLFLOW_ALLOW_FILE_STORE": "true",
-    # Ray's own console output engine: pipetune prints its own compact progress instead.
-    "RAY_AIR_NEW_OUTPUT": "0",
-    # Checkpoint-driven experiment snapshots are expected with per-epoch checkpoints.
-    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0",
-}
+from _pipetune_startup import DEFAULTS
+from _pipetune_startup import apply_defaults as apply_startup_defaults
+from _pipetune_startup import enable_token_auth_for as _enable_token_auth_for
+
+__all__ = ["DEFAULTS", "PipetuneWarning", "apply_defaults", "enable_token_auth_for"]
+
+
+class PipetuneWarning(UserWarning):
+    """Something pipetune cannot fix for you but you should know before it fails."""
 
 
 def apply_defaults() -> None:
-    for key, value in DEFAULTS.items():
-        os.environ.setdefault(key, value)
+    enable_token_auth_for(os.environ.get("RAY_ADDRESS"))
+    apply_startup_defaults()
+    _warn_if_train_v2_imported()
+
+
+def enable_token_auth_for(address: str | None) -> None:
+    """Token mode towards ``address`` (see ``_pipetune_startup.enable_token_auth_for``), also
+    in a process that has imported Ray already: Ray caches the mode, so refresh it the way
+    Ray does itself when it turns token mode on."""
+    raylet = sys.modules.get("ray._raylet")
+    if _enable_token_auth_for(address) and raylet is not None:
+        with contextlib.suppress(Exception):  # Ray's cached settings (private, hence guarded)
+            raylet.Config.initialize("")
+
+
+def _warn_if_train_v2_imported() -> None:
+    """``ray.train`` imported before the defaults applied (no ``pipetune.pth``) keeps Train V2:
+    the seed's ``ray.train.RunConfig(stop=...)`` and ``ray.train.report`` in trials raise."""
+    if "ray.train.v2.api.config" not in sys.modules:
+        return  # ray.train not imported yet, or imported with V1 (it loads V2's API only for V2)
+    if os.environ.get("RAY_TRAIN_V2_ENABLED", "").strip().lower() in ("1", "true"):
+        return  # the user asked for Train V2
+    warnings.warn(
+        "ray.train was imported before pipetune's Ray defaults applied, so it runs Ray Train "
+        "V2 (ray.train.RunConfig(stop=...) and ray.train.report in Tune trials raise); "
+        "pipetune.pth did not run in this interpreter: reinstall pipetune "
+        "(pip install pipetune), or import pipetune before ray, or export "
+        "RAY_TRAIN_V2_ENABLED=0",
+        PipetuneWarning,
+        stacklevel=2,
+    )

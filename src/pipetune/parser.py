@@ -1,4 +1,5 @@
-"""The seed's Python API: ``ConfigParser(config, override_keys).parse_pipeline(...)``."""
+"""The seed's Python API: ``ConfigParser(config, override_keys).parse_pipeline(...)``, and
+itwinai's later ``ConfigParser(config).build_from_config(override_keys=..., ...)``."""
 
 from __future__ import annotations
 
@@ -77,6 +78,17 @@ class ConfigParser:
                 return Pipeline([built])
             return built
         return Pipeline(built)
+
+    def build_from_config(
+        self,
+        pipeline_nested_key: str = DEFAULT_PIPELINE_KEY,
+        override_keys: Mapping[str, Any] | None = None,
+        verbose: bool = False,
+    ) -> Pipeline:
+        """itwinai's later spelling: overrides given here, on top of the constructor's."""
+        if override_keys:
+            self.source = apply_overrides(self.source, override_keys)
+        return self.parse_pipeline(pipeline_nested_key=pipeline_nested_key, verbose=verbose)
 
     def parse_step(
         self,

@@ -72,11 +72,17 @@ class LocalCluster:
         return killed
 
 
-def _ray_start(args: list[str], env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _ray_start(
+    args: list[str], env: Mapping[str, str], log: Path, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     common = ["--block", "--num-gpus=0", "--dashboard-agent-listen-port=0", "--disable-usage-stats"]
     with log.open("w") as handle:
         return subprocess.Popen(
-            [str(BIN / "ray"), "start", *args, *common], env=dict(env), stdout=handle, stderr=handle
+            [str(BIN / "ray"), "start", *args, *common],
+            env=dict(env),
+            cwd=cwd,
+            stdout=handle,
+            stderr=handle,
         )
 
 
@@ -95,24 +101,41 @@ def _stop(processes: Sequence[subprocess.Popen[bytes]], timeout: float = 60) -> 
 
 @contextlib.contextmanager
 def local_cluster(
-    workers: Sequence[str] = ("node2",), head_env: Mapping[str, str] | None = None
+    workers: Sequence[str] = ("node2",),
+    head_env: Mapping[str, str] | None = None,
+    *,
+    base_env: Mapping[str, str] | None = None,
+    own_token: bool = True,
+    head_cpus: int = 1,
+    cwd: Path | None = None,
 ) -> Iterator[LocalCluster]:
     """A head and one worker node per name in ``workers``; each worker node offers the custom
     resource ``{name: 1}``. ``head_env`` adds variables to the head's environment only (Ray
     settings such as health-check periods). Stops only its own processes, and checks that
-    none outlives it."""
+    none outlives it.
+
+    The nodes start from ``base_env`` (default: this process's environment) in ``cwd``. With
+    ``own_token`` each node and client gets a fresh token through the environment; without
+    it, authentication is Ray's own rule (token mode when the environment's
+    ``$HOME/.ray/auth_token`` exists) and ``cluster.env`` says ``RAY_AUTH_MODE=token`` only
+    for the test's own probes. The head's temp folder is ``<root>/ray``, so a client with
+    ``RAY_TMPDIR=<root>`` finds this cluster with ``address="auto"``.
+    """
     root = Path(tempfile.mkdtemp(prefix="ptc-", dir="/tmp"))  # short: Ray's socket paths
     tag = f"ptc-{uuid.uuid4().hex[:12]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
-    # a fresh token for this cluster: the nodes and every client read it from the environment
-    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32), PIPETUNE_TEST_TAG=tag)
+    source = os.environ if base_env is None else base_env
+    env = {k: v for k, v in source.items() if not k.startswith("RAY_ADDRESS")}
+    env["PIPETUNE_TEST_TAG"] = tag
+    if own_token:
+        # a fresh token for this cluster: the nodes and every client read it from the env
+        env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
     port, client_port = probe.free_ports(2)
-    cluster = LocalCluster(f"127.0.0.1:{port}", env, root, tag)
+    cluster = LocalCluster(f"127.0.0.1:{port}", {**env, "RAY_AUTH_MODE": "token"}, root, tag)
     try:
         head_args = ["--head", "--node-ip-address=127.0.0.1", f"--port={port}"]
-        head_args += [f"--ray-client-server-port={client_port}", "--num-cpus=1"]
-        head_args += [f"--temp-dir={root}/head", "--include-dashboard=false"]
-        head = _ray_start(head_args, {**env, **(head_env or {})}, root / "head.log")
+        head_args += [f"--ray-client-server-port={client_port}", f"--num-cpus={head_cpus}"]
+        head_args += [f"--temp-dir={root}/ray", "--include-dashboard=false"]
+        head = _ray_start(head_args, {**env, **(head_env or {})}, root / "head.log", cwd)
         cluster.nodes["head"] = head
         assert probe.wait_head(cluster.address, tries=90, interval=1, pids=[head.pid]), (
             root / "head.log"
@@ -121,13 +144,13 @@ def local_cluster(
             args = [f"--address={cluster.address}", "--num-cpus=1", f'--resources={{"{name}": 1}}']
             args += [f"--temp-dir={root}/{name}"]
             node_env = {**env, "PIPETUNE_TEST_NODE": name}
-            cluster.nodes[name] = _ray_start(args, node_env, root / f"{name}.log")
+            cluster.nodes[name] = _ray_start(args, node_env, root / f"{name}.log", cwd)
         pids = [option for p in cluster.nodes.values() for option in ("--pid", str(p.pid))]
         count = str(len(cluster.nodes))
         wait = ["-m", "pipetune.cluster.probe", "wait-nodes", cluster.address, count]
         waited = subprocess.run(
             [sys.executable, *wait, "--timeout", "150", *pids],
-            env=env,
+            env=cluster.env,
             capture_output=True,
             text=True,
             timeout=200,

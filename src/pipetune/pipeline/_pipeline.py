@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from pipetune._session import train_v2_refusal
 from pipetune.errors import ConfigError, PipelineError
 from pipetune.pipeline._component import Component
 
@@ -56,7 +57,13 @@ class Pipeline(Component):
         for offset, (key, step) in enumerate(items):
             args = outputs if isinstance(outputs, tuple) else (outputs,)
             _check_arity(step, args, start + offset, key)
-            outputs = step.execute(*args)
+            try:
+                outputs = step.execute(*args)
+            except DeprecationWarning as error:
+                refusal = train_v2_refusal(error)
+                if refusal is None:
+                    raise
+                raise refusal from error
         return outputs
 
 

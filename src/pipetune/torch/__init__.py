@@ -1,4 +1,8 @@
-"""Torch layer: TorchTrainer, TrainingConfiguration, strategies and callbacks."""
+"""Torch layer: TorchTrainer, TrainingConfiguration, strategies and callbacks.
+
+The seed's import paths are public modules too: ``pipetune.torch.trainer``,
+``pipetune.torch.config`` and ``pipetune.torch.distributed``.
+"""
 
 from pipetune.torch._callbacks import (
     Callback,
@@ -11,7 +15,13 @@ from pipetune.torch._callbacks import (
 from pipetune.torch._config import LOSSES, OPTIMIZERS, TrainingConfiguration, register_optimizer
 from pipetune.torch._progress import EpochProgressBar
 from pipetune.torch._reporter import TuneReporter
-from pipetune.torch._strategy import DDPStrategy, Strategy, make_strategy
+from pipetune.torch._strategy import (
+    DDPStrategy,
+    DeepSpeedStrategy,
+    HorovodStrategy,
+    Strategy,
+    make_strategy,
+)
 from pipetune.torch._trainer import TorchTrainer
 
 __all__ = [
@@ -19,9 +29,11 @@ __all__ = [
     "OPTIMIZERS",
     "Callback",
     "DDPStrategy",
+    "DeepSpeedStrategy",
     "DivergedError",
     "EarlyStopping",
     "EpochProgressBar",
+    "HorovodStrategy",
     "MetricHistory",
     "ModelCheckpoint",
     "NaNGuard",

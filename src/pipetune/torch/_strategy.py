@@ -169,17 +169,54 @@ class DDPStrategy(Strategy):
         )
 
 
-_STRATEGIES: dict[str, type[Strategy]] = {"local": Strategy, "ddp": DDPStrategy}
+class _UnsupportedStrategy(Strategy):
+    """A strategy of itwinai's that pipetune names (so ``isinstance`` checks in a seed-style
+    trainer work) but does not run: building one is a one-line error naming what runs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise ConfigError(
+            f"strategy {self.name!r} is not supported by pipetune; "
+            f"supported: {', '.join(repr(name) for name in SUPPORTED_STRATEGIES)}",
+            key_path="strategy",
+            hint="for several workers per trial use strategy: ddp with tune.resources_per_trial."
+            "workers (DDP through Ray Train)",
+        )
+
+
+class DeepSpeedStrategy(_UnsupportedStrategy):
+    """itwinai's DeepSpeed strategy: not supported; refused when built."""
+
+    name = "deepspeed"
+
+
+class HorovodStrategy(_UnsupportedStrategy):
+    """itwinai's Horovod strategy: not supported; refused when built."""
+
+    name = "horovod"
+
+
+_STRATEGIES: dict[str, type[Strategy]] = {
+    "local": Strategy,
+    "ddp": DDPStrategy,
+    "deepspeed": DeepSpeedStrategy,
+    "horovod": HorovodStrategy,
+}
+SUPPORTED_STRATEGIES = tuple(
+    name for name, cls in _STRATEGIES.items() if not issubclass(cls, _UnsupportedStrategy)
+)
 
 
 def make_strategy(strategy: str | Strategy | None) -> Strategy:
-    """A Strategy from its name (``local``, ``ddp``) or an instance."""
+    """A Strategy from its name (``local``, ``ddp``) or an instance.
+
+    ``deepspeed`` and ``horovod`` are known names that are refused with one line.
+    """
     if isinstance(strategy, Strategy):
         return strategy
     name = (strategy or "local").lower()
     if name not in _STRATEGIES:
         raise ConfigError(
-            f"unknown strategy {strategy!r}; valid: {', '.join(sorted(_STRATEGIES))}",
+            f"unknown strategy {strategy!r}; valid: {', '.join(SUPPORTED_STRATEGIES)}",
             key_path="strategy",
             hint="or pass a Strategy object, e.g. class_path: pipetune.torch.DDPStrategy",
         )

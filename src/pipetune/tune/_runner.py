@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 
 from pipetune._io import atomic_write_text
 from pipetune._ray_env import DEFAULTS as RAY_DEFAULTS
+from pipetune._ray_env import enable_token_auth_for
 from pipetune.config import ConfigSource, apply_overrides, load_config, resolve
 from pipetune.errors import ConfigError, PipetuneError
 from pipetune.parser import ConfigParser, add_import_paths
@@ -131,6 +132,7 @@ def _start_ray(address: str | None, import_paths: list[str]) -> bool:
         modules = user_modules(import_paths[1:])
         if modules:
             common["runtime_env"]["py_modules"] = modules
+        enable_token_auth_for(address)
         ray.init(address=address, **common)
     else:
         # address="local": always a fresh embedded Ray, never one found on the machine.
