@@ -4,20 +4,19 @@
     python hpo.py --load_old_results --experiment_path runs/Fashion-Ray-Experiment
 
 `pipetune tune config.yaml` does all of this (and more) from the YAML's `tune:` section.
+Ray is imported before pipetune, as in the seed: pipetune.pth has set Ray's defaults
+(Train V1, so train.RunConfig(stop=...) and train.report work) when Python started.
 """
 
 from __future__ import annotations
 
-import pipetune  # noqa: F401  (first: sets Ray's environment so ray.train.report works)
-
-# isort: split
 import argparse
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
-from ray import tune
+from ray import train, tune
 
 from pipetune.parser import ConfigParser
 
@@ -59,7 +58,7 @@ def run_hpo(args: argparse.Namespace) -> None:
         tune_config = tune.TuneConfig(
             metric=args.metric, mode="min", num_samples=args.num_samples, reuse_actors=True
         )
-        run_config = tune.RunConfig(
+        run_config = train.RunConfig(
             name="Fashion-Ray-Experiment",
             storage_path=str(HERE / "runs"),
             stop={"training_iteration": args.max_iterations},

@@ -202,7 +202,7 @@ _STRATEGIES: dict[str, type[Strategy]] = {
     "horovod": HorovodStrategy,
 }
 SUPPORTED_STRATEGIES = tuple(
-    name for name, cls in _STRATEGIES.items() if not issubclass(cls, _UnsupportedStrategy)
+    sorted(name for name, cls in _STRATEGIES.items() if not issubclass(cls, _UnsupportedStrategy))
 )
 
 

@@ -57,6 +57,19 @@ def test_top_level_override_reaches_every_interpolation(seed_config: Path) -> No
     assert result["config"] == {"batch_size": 5, "optim_lr": 0.5}
 
 
+def test_build_from_config_takes_overrides_as_itwinai_does(seed_config: Path) -> None:
+    parser = ConfigParser(config=str(seed_config))
+    pipeline = parser.build_from_config(
+        override_keys={"batch_size": 6, "learning_rate": 0.25},
+        pipeline_nested_key="training_pipeline",
+        verbose=False,
+    )
+    assert pipeline.execute()["config"] == {"batch_size": 6, "optim_lr": 0.25}
+    # a key the config lacks is refused as with the constructor's override_keys
+    with pytest.raises(ConfigError, match="override key 'optim_lr' matches nothing"):
+        parser.build_from_config(override_keys={"optim_lr": 0.1})
+
+
 def test_dotted_override_with_list_index(seed_config: Path) -> None:
     parser = ConfigParser(
         seed_config, override_keys={"training_pipeline.init_args.steps.2.init_args.epochs": 7}

@@ -47,14 +47,14 @@ def test_unsupported_strategies_are_refused_naming_what_runs(name: str) -> None:
         TorchTrainer(config={"batch_size": 4}, strategy=name)
     message = str(caught.value)
     assert f"strategy '{name.lower()}' is not supported by pipetune" in message
-    assert "supported: 'local', 'ddp'" in message
+    assert "supported: 'ddp', 'local'" in message
     assert "\n" not in message
 
 
 def test_unknown_strategy_lists_only_what_runs() -> None:
     from pipetune.torch.distributed import make_strategy
 
-    with pytest.raises(ConfigError, match=r"unknown strategy 'fsdp'; valid: local, ddp \("):
+    with pytest.raises(ConfigError, match=r"unknown strategy 'fsdp'; valid: ddp, local \("):
         make_strategy("fsdp")
 
 
