@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from pipetune.config._limits import compose
 from pipetune.errors import ConfigError
 
 
@@ -20,6 +21,8 @@ def parse_assignments(items: list[str] | None, flag: str = "-o") -> dict[str, An
                 f"{flag} {item!r} is not of the form key=value", hint=f"e.g. {flag} batch_size=64"
             )
         try:
+            # the limits of a config file hold here too: a value may be a billion laughs
+            compose(text, f"{flag} {key.strip()}")
             value = yaml.safe_load(text) if text.strip() else ""
         except yaml.YAMLError:
             value = text

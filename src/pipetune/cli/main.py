@@ -10,10 +10,9 @@ from collections.abc import Sequence
 
 from pipetune import __version__
 from pipetune.cli import _report, _run, _slurm, _tune
+from pipetune.cli._failure import EXIT_FAILURE, EXIT_USAGE, describe, one_line
 from pipetune.config._safety import ALLOWED_ENV
 from pipetune.errors import PipetuneError
-
-EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,14 +47,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[ALLOWED_ENV] = ",".join(filter(None, [saved_allow_list, *args.allow_module]))
     try:
         return int(args.handler(args))
-    except PipetuneError as exc:
-        if args.debug:
-            traceback.print_exc()
-        print(f"pipetune: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         print("pipetune: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # every error is one line; the traceback only with --debug
+        if args.debug:
+            traceback.print_exc()
+        if isinstance(exc, PipetuneError):
+            print(f"pipetune: error: {one_line(str(exc))}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"pipetune: error: {describe(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
     finally:  # main() may run in-process (tests, notebooks): leave the environment as found
         if saved_allow_list is None:
             os.environ.pop(ALLOWED_ENV, None)

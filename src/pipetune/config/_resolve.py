@@ -29,6 +29,12 @@ def resolve(source: ConfigSource, key_path: str | None = None) -> Any:
         return OmegaConf.select(source.tree, key_path or "", throw_on_missing=True)
     except OmegaConfBaseException as exc:
         raise _located(source, exc) from None
+    except RecursionError:  # a chain of ${a} -> ${b} -> ... a thousand links long
+        raise source.error(
+            "interpolations nest too deeply to resolve",
+            key_path=key_path,
+            hint="shorten the chain of ${...} references",
+        ) from None
 
 
 def _raw_node(tree: DictConfig, key_path: str) -> Any:
@@ -41,7 +47,9 @@ def _raw_node(tree: DictConfig, key_path: str) -> Any:
 def _located(source: ConfigSource, exc: OmegaConfBaseException) -> Exception:
     key = dotted(str(getattr(exc, "full_key", None) or "")) or None
     message = str(getattr(exc, "msg", None) or exc).splitlines()[0]
-    if "Recursive" in message or "recursion" in message.lower():
+    if "RecursionError" in message:
+        hint = "a chain of ${...} references is too long to follow; shorten it"
+    elif "Recursive" in message or "recursion" in message.lower():
         hint = "an interpolation refers back to itself; break the cycle"
     elif "not found" in message or "Interpolation key" in message:
         missing = re.search(r"Interpolation key '([^']+)' not found", message)

@@ -13,6 +13,7 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import GrammarParseError, OmegaConfBaseException
 
+from pipetune.config._limits import MAX_BYTES_ENV, compose, max_config_bytes
 from pipetune.errors import ConfigError
 
 
@@ -67,11 +68,19 @@ def load_config(config: str | Path | Mapping[str, Any] | DictConfig) -> ConfigSo
 def _load_file(path: Path) -> ConfigSource:
     name = str(path)
     if not path.is_file():
+        if path.exists():
+            raise ConfigError(
+                "the config is not a regular file", file=name, hint="pass a .yaml file"
+            )
         raise ConfigError(
             "config file not found", file=name, hint="check the path and the working directory"
         )
-    text = path.read_text(encoding="utf-8")
-    lines = _line_map(text, name)
+    text = _decode(_read_limited(path, name), name)
+    try:
+        root = compose(text, name)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, name) from None
+    lines = _line_map(root, name)
     try:
         tree = OmegaConf.create(text) if text.strip() else OmegaConf.create({})
     except yaml.YAMLError as exc:
@@ -124,12 +133,40 @@ def _yaml_error(exc: yaml.YAMLError, file: str) -> ConfigError:
     )
 
 
-def _line_map(text: str, file: str) -> dict[str, int]:
-    """Map every key path of the YAML text to its 1-based line; refuse duplicate keys."""
+def _read_limited(path: Path, name: str) -> bytes:
+    """The file's bytes, refused past the size limit (read no further: /dev/zero never ends)."""
+    limit = max_config_bytes()
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, file) from None
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config: {exc.strerror}", file=name) from None
+    if len(data) > limit:
+        size = path.stat().st_size
+        shown = f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size:,} bytes"
+        shown = shown if size > limit else f"more than {limit:,} bytes"  # /proc files say 0
+        raise ConfigError(
+            f"the config file is {shown}, over the limit of {limit:,} bytes",
+            file=name,
+            hint=f"a config is a few KiB; if this one is meant to be large, raise {MAX_BYTES_ENV}",
+        )
+    return data
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"the config is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+            file=name,
+            line=data[: exc.start].count(b"\n") + 1,
+            hint="save the file as UTF-8",
+        ) from None
+
+
+def _line_map(root: yaml.Node | None, file: str) -> dict[str, int]:
+    """Map every key path of the YAML node graph to its 1-based line; refuse duplicate keys."""
     lines: dict[str, int] = {}
 
     def walk(node: yaml.Node, path: str) -> None:

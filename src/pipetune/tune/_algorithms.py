@@ -32,7 +32,31 @@ def _asha(options: dict[str, Any], metric: str, mode: str, budget: int) -> Any:
 
     options.setdefault("max_t", budget)
     options.setdefault("grace_period", 1)
+    _check_grace_period(options, budget)
     return ASHAScheduler(time_attr="training_iteration", **options)
+
+
+def _check_grace_period(options: dict[str, Any], budget: int) -> None:
+    """Ray asserts ``grace_period <= max_t`` (a traceback); say which budget it exceeds."""
+    grace, max_t = options["grace_period"], options["max_t"]
+    for name, value in (("grace_period", grace), ("max_t", max_t)):
+        if not isinstance(value, int | float) or isinstance(value, bool) or not value >= 1:
+            raise ConfigError(
+                f"{name} must be a number of iterations of at least 1, got {value!r}",
+                key_path=f"tune.scheduler.{name}",
+            )
+    if grace > max_t:
+        source = (
+            "max_t"
+            if max_t != budget
+            else "the training budget: tune.stop.training_iteration, or the trainer's epochs"
+        )
+        raise ConfigError(
+            f"grace_period={grace:g} is more than max_t={max_t:g} ({source}); "
+            "no trial could ever be stopped early",
+            key_path="tune.scheduler.grace_period",
+            hint=f"lower grace_period to at most {max_t:g}, or train for more iterations",
+        )
 
 
 def _hyperband(options: dict[str, Any], metric: str, mode: str, budget: int) -> Any:
@@ -135,7 +159,9 @@ def make_scheduler(spec: Spec, metric: str, mode: str, budget: int) -> Any:
         )
     try:
         return SCHEDULERS[kind](options, metric, mode, budget)
-    except TypeError as exc:
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, AssertionError) as exc:  # Ray asserts on some options
         raise ConfigError(
             f"bad option for scheduler '{kind}': {exc}", key_path="tune.scheduler"
         ) from None
@@ -150,7 +176,9 @@ def make_search_alg(spec: Spec, seed: int | None, concurrency: int | None) -> An
         )
     try:
         searcher = SEARCH_ALGS[kind](options, seed, concurrency)
-    except TypeError as exc:
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, AssertionError) as exc:
         raise ConfigError(
             f"bad option for search algorithm '{kind}': {exc}", key_path="tune.search_alg"
         ) from None

@@ -102,3 +102,16 @@ def check_resources(
             key_path="tune.resources_per_trial",
             hint="lower resources_per_trial or attach to a bigger cluster with --address",
         )
+
+
+def check_trial_count(num_samples: int, grid_points: int, limit: int) -> None:
+    """Refuse a search larger than ``tune.max_trials``: Tune would spend its time (and the
+    driver its memory) creating trials that never run."""
+    total = num_samples * grid_points
+    if total > limit:
+        raise ConfigError(
+            f"the search has {total:,} trials ({grid_points:,} grid points × num_samples "
+            f"{num_samples:,}), over tune.max_trials = {limit:,}",
+            key_path="tune.search_space" if grid_points > 1 else "tune.num_samples",
+            hint="search fewer values, or raise tune.max_trials if you mean it",
+        )

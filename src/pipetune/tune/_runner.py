@@ -22,7 +22,12 @@ from pipetune.errors import ConfigError, PipetuneError
 from pipetune.parser import ConfigParser, add_import_paths
 from pipetune.pipeline import Trainer
 from pipetune.tune._algorithms import make_scheduler, make_search_alg
-from pipetune.tune._checks import check_effective_overrides, check_resources, node_resources
+from pipetune.tune._checks import (
+    check_effective_overrides,
+    check_resources,
+    check_trial_count,
+    node_resources,
+)
 from pipetune.tune._history import HISTORY_FILE
 from pipetune.tune._repair import repair_tune_state
 from pipetune.tune._results import (
@@ -34,7 +39,7 @@ from pipetune.tune._results import (
     write_results,
 )
 from pipetune.tune._settings import Resources, TuneSettings
-from pipetune.tune._space import build_search_space
+from pipetune.tune._space import build_search_space, grid_size
 from pipetune.tune._trial import DIVERGED_DIR, TRAIN_LOOP_CONFIG, ddp_trainable, run_trial
 
 CONFIG_COPY = "pipetune_config.yaml"
@@ -183,6 +188,14 @@ def _fit_environment() -> Iterator[None]:
                 os.environ[key] = old
 
 
+def _remaining(budget: float | None, started: float) -> float | None:
+    """What is left of ``budget`` seconds since ``started`` (a sliver when none is: Tune
+    then ends the experiment at its first step)."""
+    if budget is None:
+        return None
+    return max(budget - (time.monotonic() - started), 0.001)
+
+
 def _is_pbt(spec: Any) -> bool:
     kind = spec.get("type") if isinstance(spec, dict) else spec
     return str(kind).lower() == "pbt"
@@ -226,11 +239,26 @@ class Experiment:
         space = dict(search_space) if search_space is not None else self.settings.search_space
         with self._located():
             self.param_space = build_search_space(space)
+            check_trial_count(
+                self.settings.num_samples, grid_size(self.param_space), self.settings.max_trials
+            )
         self.import_paths = [os.getcwd()] + (
             [str(self.source.folder)] if self.source.folder else []
         )
-        name = self.settings.name or self._default_name()
-        self.path = Path(self.settings.storage_path).resolve() / name
+        self.path = self._experiment_folder()
+
+    def _experiment_folder(self) -> Path:
+        """``storage_path/name``, which must not lead out of storage_path (a symlink may)."""
+        storage = Path(self.settings.storage_path).resolve()
+        path = storage / (self.settings.name or self._default_name())
+        if not path.resolve().is_relative_to(storage):
+            raise self.source.error(
+                f"the experiment folder '{path}' leads to '{path.resolve()}', outside "
+                f"storage_path '{storage}'",
+                key_path="tune.name",
+                hint="pick another --name, or remove the symbolic link",
+            )
+        return path
 
     def _default_name(self) -> str:
         stem = Path(self.source.file).stem if self.source.file else "experiment"
@@ -320,7 +348,10 @@ class Experiment:
         """Validate, start (or attach to) Ray, run every trial, write the results.
 
         ``announce`` receives the experiment folder once every check has passed.
+        ``tune.time_budget_s`` counts from here: checks, Ray's start, the upstream steps and
+        the creation of trials all spend it.
         """
+        run_started = time.monotonic()
         pipeline, index = self.validate()
         if not resume:
             self._refuse_existing_experiment()
@@ -383,7 +414,7 @@ class Experiment:
                         search_alg=self.search_alg,
                         # make_search_alg applies the cap (given here, Tune warns and drops it)
                         max_concurrent_trials=None,
-                        time_budget_s=s.time_budget_s,
+                        time_budget_s=_remaining(s.time_budget_s, run_started),
                         reuse_actors=True,
                     ),
                     run_config=tune.RunConfig(
@@ -406,10 +437,9 @@ class Experiment:
             # ("Failed to fetch metrics ..." comes from ExperimentAnalysis, not ResultGrid.)
             for name in ("ray.tune.result_grid", "ray.tune.analysis.experiment_analysis"):
                 logging.getLogger(name).setLevel(logging.CRITICAL)
-            fit_started = time.monotonic()
             with _fit_environment():
                 result_grid = tuner.fit()
-            elapsed = time.monotonic() - fit_started
+            elapsed = time.monotonic() - run_started
             ended = ended_trials(self.path)
             if stopper.missing is None and not resume and not stopper.checked:
                 # No trial reported anything: fail if one of them ended without reporting
@@ -451,11 +481,30 @@ class Experiment:
         return ExperimentOutcome(self.path, rows, best, failed, unfinished, settings=s)
 
     def _expected_trials(self) -> int:
-        grid = 1
-        for value in self.param_space.values():
-            if isinstance(value, dict) and "grid_search" in value:
-                grid *= len(value["grid_search"])
-        return self.settings.num_samples * grid
+        return self.settings.num_samples * grid_size(self.param_space)
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """``pipetune_meta.json``, refused in one line when cut short or not pipetune's."""
+    damaged = "the experiment folder is damaged; start a new experiment with --name"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.start})", file=str(path), hint=damaged
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno, hint=damaged
+        ) from None
+    paths = meta.get("import_paths", []) if isinstance(meta, dict) else None
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise ConfigError(
+            "not pipetune's metadata (a mapping with a list of import_paths)",
+            file=str(path),
+            hint=damaged,
+        )
+    return meta
 
 
 def resume_experiment(folder: str | Path) -> Experiment:
@@ -472,7 +521,7 @@ def resume_experiment(folder: str | Path) -> Experiment:
             f"'{folder}' is not a pipetune experiment folder (no {META_FILE})",
             hint="pass the folder that `pipetune tune` printed, e.g. runs/<name>",
         )
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = _read_meta(meta_path)
     add_import_paths(*meta.get("import_paths", []))
     source = load_config(folder / CONFIG_COPY)
     experiment = Experiment(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import PurePosixPath
 from types import UnionType
 from typing import Any, Literal, Union, get_origin
 
@@ -55,7 +56,12 @@ class TuneSettings(BaseModel):
     storage_path: str = Field("runs", description="folder holding experiments")
     name: str | None = Field(None, description="experiment folder name (default: derived)")
     seed: int | None = Field(None, description="seed of the search algorithm")
-    time_budget_s: float | None = Field(None, gt=0, description="end the experiment after this")
+    time_budget_s: float | None = Field(
+        None, gt=0, description="end the experiment this many seconds after it starts"
+    )
+    max_trials: int = Field(
+        10_000, ge=1, description="refuse a search of more trials (grid points × num_samples)"
+    )
     checkpoint_every: int = Field(1, ge=0, description="epochs between trial checkpoints")
 
     @field_validator("mode", mode="before")
@@ -64,6 +70,27 @@ class TuneSettings(BaseModel):
         if isinstance(value, str) and value.lower() not in ("min", "max"):
             raise ValueError("mode must be 'min' or 'max'")
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = PurePosixPath(value).parts
+        if not value.strip() or "\0" in value or value.startswith(("/", "~")) or not parts:
+            raise ValueError("name must be a folder name, or a relative path below storage_path")
+        if ".." in parts or all(part == "." for part in parts):
+            raise ValueError("name must stay below storage_path: no '..' and not '.'")
+        return value
+
+    @field_validator("storage_path")
+    @classmethod
+    def _storage_path(cls, value: str) -> str:
+        if not value.strip() or "\0" in value:
+            raise ValueError("storage_path must be a folder")
+        if ".." in PurePosixPath(value).parts:
+            raise ValueError("storage_path may not climb with '..'; give an absolute path instead")
+        return value
 
     @classmethod
     def parse(cls, raw: Any, file: str | None = None) -> TuneSettings:

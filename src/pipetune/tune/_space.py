@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -32,11 +33,19 @@ class SpaceType(StrEnum):
     GRID_SEARCH = "grid_search"
 
 
+def _number(key: str, name: str, value: Any) -> Any:
+    """``value`` if it is a finite number (YAML's .nan and .inf are floats, but no bound)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise _error(key, f"'{name}' must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise _error(key, f"'{name}' must be a finite number, got {value!r}")
+    return value
+
+
 def _bounds(spec: Mapping[str, Any], key: str, log: bool = False) -> tuple[Any, Any]:
     lower, upper = _field(spec, key, "lower"), _field(spec, key, "upper")
     for name, value in (("lower", lower), ("upper", upper)):
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise _error(key, f"'{name}' must be a number, got {value!r}")
+        _number(key, name, value)
     if lower >= upper:
         raise _error(key, f"`lower < upper` must hold, got lower={lower}, upper={upper}")
     if log and lower <= 0:
@@ -45,15 +54,20 @@ def _bounds(spec: Mapping[str, Any], key: str, log: bool = False) -> tuple[Any, 
 
 
 def _q(spec: Mapping[str, Any], key: str) -> Any:
-    q = _field(spec, key, "q")
-    if not isinstance(q, int | float) or q <= 0:
+    q = _number(key, "q", _field(spec, key, "q"))
+    if q <= 0:
         raise _error(key, f"'q' must be a positive number, got {q!r}")
     return q
 
 
-def _base(spec: Mapping[str, Any]) -> dict[str, Any]:
+def _base(spec: Mapping[str, Any], key: str) -> dict[str, Any]:
     """``base`` only when the YAML sets it: Ray 2.5x ignores it and warns whenever it is passed."""
-    return {"base": spec["base"]} if "base" in spec else {}
+    if "base" not in spec:
+        return {}
+    base = _number(key, "base", spec["base"])
+    if base <= 0 or base == 1:
+        raise _error(key, f"'base' must be positive and not 1, got {base!r}")
+    return {"base": base}
 
 
 def _choice(spec: Mapping[str, Any], key: str) -> Domain:
@@ -71,10 +85,10 @@ def _grid(spec: Mapping[str, Any], key: str) -> Any:
 
 
 def _randn(spec: Mapping[str, Any], key: str) -> Domain:
-    sd = spec.get("sd", 1.0)
-    if not isinstance(sd, int | float) or sd <= 0:
+    sd = _number(key, "sd", spec.get("sd", 1.0))
+    if sd <= 0:
         raise _error(key, f"'sd' must be a positive number, got {sd!r}")
-    return _tune().randn(spec.get("mean", 0.0), sd)
+    return _tune().randn(_number(key, "mean", spec.get("mean", 0.0)), sd)
 
 
 _BUILDERS: dict[SpaceType, tuple[set[str], Callable[[Mapping[str, Any], str], Any]]] = {
@@ -87,11 +101,11 @@ _BUILDERS: dict[SpaceType, tuple[set[str], Callable[[Mapping[str, Any], str], An
     ),
     SpaceType.LOGUNIFORM: (
         {"lower", "upper", "base"},
-        lambda s, k: _tune().loguniform(*_bounds(s, k, log=True), **_base(s)),
+        lambda s, k: _tune().loguniform(*_bounds(s, k, log=True), **_base(s, k)),
     ),
     SpaceType.QLOGUNIFORM: (
         {"lower", "upper", "q", "base"},
-        lambda s, k: _tune().qloguniform(*_bounds(s, k, log=True), _q(s, k), **_base(s)),
+        lambda s, k: _tune().qloguniform(*_bounds(s, k, log=True), _q(s, k), **_base(s, k)),
     ),
     SpaceType.RANDINT: ({"lower", "upper"}, lambda s, k: _tune().randint(*_bounds(s, k))),
     SpaceType.QRANDINT: (
@@ -100,7 +114,7 @@ _BUILDERS: dict[SpaceType, tuple[set[str], Callable[[Mapping[str, Any], str], An
     ),
     SpaceType.LOGRANDINT: (
         {"lower", "upper", "base"},
-        lambda s, k: _tune().lograndint(*_bounds(s, k, log=True), **_base(s)),
+        lambda s, k: _tune().lograndint(*_bounds(s, k, log=True), **_base(s, k)),
     ),
     SpaceType.RANDN: ({"mean", "sd"}, _randn),
 }
@@ -164,8 +178,27 @@ def build_search_space(space: Mapping[str, Any]) -> dict[str, Any]:
                 f"unexpected field(s) {sorted(extra)} for type '{kind.value}'; "
                 f"allowed: {', '.join(sorted(allowed))}",
             )
-        result[key] = builder(spec, key)
+        result[key] = _checked(builder, spec, key)
     return result
+
+
+def _checked(builder: Callable[[Mapping[str, Any], str], Any], spec: Any, key: str) -> Any:
+    """Build the domain and draw one value: Ray's own checks (a bound not divisible by q, a
+    range too wide to sample) become errors at this key instead of tracebacks later."""
+    try:
+        domain = builder(spec, key)
+        if hasattr(domain, "sample"):
+            domain.sample()
+    except ConfigError:
+        raise
+    except (ValueError, TypeError, ArithmeticError, AssertionError) as exc:
+        raise _error(key, f"invalid {spec['type']!r} space: {exc}") from None
+    return domain
+
+
+def grid_size(param_space: Mapping[str, Any]) -> int:
+    """How many points the grid-search keys of a param space make (1 without any)."""
+    return math.prod(len(values) for values in grid_values(param_space).values())
 
 
 def grid_values(param_space: Mapping[str, Any]) -> dict[str, list[Any]]:
