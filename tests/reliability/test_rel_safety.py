@@ -259,6 +259,81 @@ def test_functions_of_own_modules_need_the_allow_list(
         build_node({"_target_": f"{mod}.copyfile", "src": "a", "dst": "b"})
 
 
+# -- reported values that are not numbers (issue 15, point 5) --------------------------------
+
+BAD_REPORTER = """
+import torch
+from ray import tune
+
+from pipetune.pipeline import Trainer
+
+VALUES = {
+    "ok": [0.5, 0.4],
+    "string": [0.5, "abc"],
+    "none_after_a_number": [0.5, None],
+    "tensor": [0.5, torch.tensor([0.1, 0.2])],
+    "nan": [0.5, float("nan")],
+}
+
+
+class BadReporter(Trainer):
+    def __init__(self, mode: str, name: str | None = None):
+        super().__init__(name)
+        self.mode = mode
+
+    def execute(self, *inputs):
+        for value in VALUES[self.mode]:
+            tune.report({"val_loss": value})
+"""
+
+
+@pytest.mark.slow
+def test_a_metric_that_is_not_a_number_fails_its_trial(make_module: Any, tmp_path: Path) -> None:
+    module = make_module(BAD_REPORTER, tmp_path)
+    modes = ["ok", "string", "none_after_a_number", "tensor", "nan"]
+    config = {
+        "mode": "ok",
+        "training_pipeline": {
+            "class_path": "pipetune.Pipeline",
+            "init_args": {
+                "steps": [{"class_path": f"{module}.BadReporter", "init_args": {"mode": "${mode}"}}]
+            },
+        },
+        "tune": {
+            "metric": "val_loss",
+            "mode": "min",
+            "num_samples": 1,
+            "search_space": {"mode": {"type": "grid_search", "values": modes}},
+            "scheduler": "fifo",
+            "storage_path": str(tmp_path / "runs"),
+            "name": "exp",
+            "resources_per_trial": {"cpu": 1},
+        },
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    log = tmp_path / "tune.log"
+    with tracked() as started:
+        driver = start_tune([str(path)], tmp_path, log)
+        started.append(driver)
+        returncode = driver.wait(timeout=300)
+    output = log.read_text()
+    assert returncode == 1, output[-3000:]  # failed trials
+    rows = {r["config/mode"]: r for r in read_results(tmp_path / "runs" / "exp")}
+    assert {mode: rows[mode]["status"] for mode in modes} == {
+        "ok": "TERMINATED",
+        "string": "ERROR",
+        "none_after_a_number": "ERROR",
+        "tensor": "ERROR",
+        "nan": "DIVERGED",
+    }
+    assert "metric 'val_loss' = 'abc', which is not a number" in rows["string"]["error"]
+    assert "'val_loss' = None, after numbers" in rows["none_after_a_number"]["error"]
+    assert "(a tensor of 2 elements)" in rows["tensor"]["error"]
+    best = yaml.safe_load((tmp_path / "runs" / "exp" / "best_config.yaml").read_text())
+    assert best["mode"] == "ok"
+
+
 # -- a real run: listening ports and secrets ------------------------------------------------
 
 SECRET = "s3cr3t-9f2c1e"

@@ -14,6 +14,7 @@ from pipetune._session import current_trial_id
 from pipetune.config import ConfigSource, apply_overrides, build, resolve
 from pipetune.parser import add_import_paths
 from pipetune.torch import DDPStrategy, DivergedError, TuneReporter
+from pipetune.tune._metrics import checked_reports
 
 
 def run_trial(
@@ -53,7 +54,8 @@ def run_trial(
             callback.checkpoint_every = checkpoint_every
     args = upstream if isinstance(upstream, tuple) else (upstream,)
     try:
-        trainer.execute(*args)
+        with checked_reports():  # a metric that is not a number fails the trial
+            trainer.execute(*args)
     except DivergedError as exc:
         # A diverged trial ends cleanly: the bad value was never reported, so schedulers and
         # search algorithms never see it; the driver marks the trial "DIVERGED".
