@@ -7,6 +7,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from pipetune import __version__
 from pipetune.cli import _report, _run, _slurm, _tune
@@ -15,8 +16,15 @@ from pipetune.config._safety import ALLOWED_ENV
 from pipetune.errors import PipetuneError
 
 
+class _Parser(argparse.ArgumentParser):
+    """Command-line mistakes are one line too, like every other error (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"pipetune: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pipetune",
         description="Run YAML-declared PyTorch pipelines and tune them on Ray Tune.",
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from pipetune.config._paths import has_path, suggest_paths
 from pipetune.config._source import ConfigSource
@@ -31,5 +32,12 @@ def apply_overrides(source: ConfigSource, overrides: Mapping[str, Any] | None) -
                 f"override key '{key}' matches nothing in the config, so it would change nothing",
                 hint=hint,
             )
-        OmegaConf.update(result.tree, key, value, merge=False)
+        try:
+            OmegaConf.update(result.tree, key, value, merge=False)
+        except OmegaConfBaseException as exc:  # a malformed ${...} in the value, say
+            message = str(getattr(exc, "msg", None) or exc).splitlines()[0]
+            raise source.error(
+                f"override {key}={value!r} is not a valid value: {message}",
+                hint="write a reference as ${name}; escape a literal '${' as '\\${'",
+            ) from None
     return result

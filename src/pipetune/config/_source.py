@@ -80,6 +80,13 @@ def _load_file(path: Path) -> ConfigSource:
         root = compose(text, name)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, name) from None
+    if isinstance(root, yaml.ScalarNode):  # OmegaConf asserts on a bare scalar
+        raise ConfigError(
+            f"the top level must be a mapping of keys, got the value {root.value!r}",
+            file=name,
+            line=root.start_mark.line + 1,
+            hint="put the pipeline under a key, e.g. 'training_pipeline:'",
+        )
     lines = _line_map(root, name)
     try:
         tree = OmegaConf.create(text) if text.strip() else OmegaConf.create({})
