@@ -11,10 +11,12 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from pipetune._seed import declared_seed, seed_everything
 from pipetune.config import (
     ConfigSource,
     apply_overrides,
     build,
+    check,
     has_path,
     is_declaration,
     load_config,
@@ -23,6 +25,19 @@ from pipetune.config import (
 from pipetune.pipeline import Component, Pipeline
 
 DEFAULT_PIPELINE_KEY = "training_pipeline"
+
+
+def build_step(source: ConfigSource, resolved: Any, key_path: str, seed: int | None = None) -> Any:
+    """Build one pipeline step under its seed: the one its ``config.seed`` declares, else
+    ``seed`` (None: no seeding). torch, numpy and ``random`` are seeded just before the
+    step and the objects in its arguments (the trainer's model) are built, so the same
+    seed gives the same initial weights wherever and whenever the step is built."""
+    declared = declared_seed(resolved)
+    if declared is not None:
+        seed = declared
+    if seed is not None:
+        seed_everything(seed)
+    return build(source, resolved, key_path)
 
 
 def add_import_paths(*folders: Path | str | None) -> None:
@@ -72,12 +87,41 @@ class ConfigParser:
                 "a pipeline must be declared with class_path/_target_ or be a list of steps",
                 key_path=pipeline_nested_key,
             )
-        built = build(self.source, resolved, pipeline_nested_key)
+        built = self._build_pipeline(resolved, pipeline_nested_key)
         if isinstance(built, Component):
             if not isinstance(built, Pipeline):
                 return Pipeline([built])
             return built
         return Pipeline(built)
+
+    def _build_pipeline(self, resolved: Any, key_path: str) -> Any:
+        """Build the steps one by one, in order, each under its own seed (``build_step``),
+        then the pipeline around them. The whole tree is checked before anything is built."""
+        check(self.source, resolved, key_path)
+        steps: Any
+        if isinstance(resolved, list | dict) and not is_declaration(resolved):
+            steps, steps_path = resolved, key_path
+        elif resolved.get("_recursive_") is False:
+            return build(self.source, resolved, key_path)  # the pipeline builds its steps
+        elif "class_path" in resolved:
+            steps = (resolved.get("init_args") or {}).get("steps")
+            steps_path = f"{key_path}.init_args.steps"
+        else:
+            steps, steps_path = resolved.get("steps"), f"{key_path}.steps"
+        if isinstance(steps, list):
+            built: Any = [
+                build_step(self.source, step, f"{steps_path}.{i}") for i, step in enumerate(steps)
+            ]
+        elif isinstance(steps, dict):
+            built = {k: build_step(self.source, v, f"{steps_path}.{k}") for k, v in steps.items()}
+        else:
+            return build(self.source, resolved, key_path)  # no steps: the pipeline says why
+        if steps_path == key_path:
+            return built
+        if "class_path" in resolved:
+            init_args = {**resolved["init_args"], "steps": built}
+            return build(self.source, {**resolved, "init_args": init_args}, key_path)
+        return build(self.source, {**resolved, "steps": built}, key_path)
 
     def build_from_config(
         self,
@@ -101,7 +145,7 @@ class ConfigParser:
         resolved = resolve(self.source, path)
         if verbose:
             print(OmegaConf.to_yaml(OmegaConf.create({path: resolved})))
-        return build(self.source, resolved, path)
+        return build_step(self.source, resolved, path)
 
     def step_path(
         self, step_idx: int | str, pipeline_nested_key: str = DEFAULT_PIPELINE_KEY

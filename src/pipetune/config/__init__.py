@@ -3,7 +3,7 @@
 It knows nothing of Ray or torch.
 """
 
-from pipetune.config._instantiate import build, is_declaration
+from pipetune.config._instantiate import build, check, is_declaration
 from pipetune.config._overrides import apply_overrides
 from pipetune.config._paths import has_path, iter_paths, suggest_paths
 from pipetune.config._resolve import resolve
@@ -13,6 +13,7 @@ __all__ = [
     "ConfigSource",
     "apply_overrides",
     "build",
+    "check",
     "has_path",
     "is_declaration",
     "iter_paths",

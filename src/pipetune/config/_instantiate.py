@@ -61,6 +61,11 @@ def build(source: ConfigSource, resolved: Any, key_path: str = "") -> Any:
         raise source.error(f"building {name} failed: {what}", key_path=location) from cause
 
 
+def check(source: ConfigSource, resolved: Any, key_path: str = "") -> None:
+    """Every check ``build`` makes before calling anything, without building anything."""
+    _to_hydra(source, resolved, key_path, "", {}, {})
+
+
 def _to_hydra(
     source: ConfigSource,
     node: Any,

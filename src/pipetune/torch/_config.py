@@ -91,7 +91,12 @@ class TrainingConfiguration(BaseModel):
     shuffle_train: bool = Field(default=True, description="shuffle the training set every epoch")
     num_workers_dataloader: int = Field(default=0, ge=0, description="DataLoader worker processes")
     pin_memory: bool = Field(default=False, description="pin host memory (GPU runs)")
-    seed: int | None = Field(default=None, description="seed for weights and data order")
+    seed: int | None = Field(
+        default=None,
+        description="seeds torch, numpy and random before the model is built and again "
+        "before training (initial weights, data order, dropout); in a search, a trial "
+        "without one draws its own, recorded in results.csv and pinned in best_config.yaml",
+    )
     classification: bool = Field(default=True, description="report val_accuracy")
     gradient_clip: float | None = Field(default=None, gt=0, description="max gradient norm")
 

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipetune._seed import SEED_RESULT
 from pipetune._session import ray_session
 from pipetune.torch._callbacks import Callback, Metrics
 
@@ -54,10 +55,14 @@ class TuneReporter(Callback):
             report = train.report
         else:
             report = tune.report
+        result = dict(metrics)
+        seed = getattr(trainer.config, "seed", None)
+        if seed is not None:
+            result[SEED_RESULT] = seed  # the seed this trial trained with (results.csv)
         want_checkpoint = self.checkpoint_every > 0 and (epoch + 1) % self.checkpoint_every == 0
         if not (want_checkpoint and trainer.strategy.is_main_worker()):
-            report(dict(metrics))
+            report(result)
             return
         with tempfile.TemporaryDirectory(prefix="pipetune-ckpt-") as folder:
             trainer.save_checkpoint(Path(folder) / CHECKPOINT_FILE, epoch, metrics)
-            report(dict(metrics), checkpoint=tune.Checkpoint.from_directory(folder))
+            report(result, checkpoint=tune.Checkpoint.from_directory(folder))

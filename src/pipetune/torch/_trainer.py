@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from pipetune._io import atomic_open
+from pipetune._seed import seed_everything
 from pipetune.errors import ConfigError
 from pipetune.pipeline import Trainer
 from pipetune.torch._callbacks import (
@@ -111,9 +112,14 @@ class TorchTrainer(Trainer):
         validation_dataset: Dataset[Any] | None = None,
         test_dataset: Dataset[Any] | None = None,
     ) -> Metrics:
-        """Run the whole fit in this process; return the last epoch's metrics."""
+        """Run the whole fit in this process; return the last epoch's metrics.
+
+        With ``config.seed`` set, torch, numpy and ``random`` are seeded again here, so the
+        data order and dropout do not depend on what ran since the model was built (under
+        the same seed: see ``pipetune.parser.build_step``).
+        """
         if self.config.seed is not None:
-            torch.manual_seed(self.config.seed)
+            seed_everything(self.config.seed)
         self.train_dataset = train_dataset
         self.validation_dataset = validation_dataset
         self.test_dataset = test_dataset

@@ -12,6 +12,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from pipetune._io import atomic_write_text
+from pipetune._seed import SEED_RESULT, pin_seed
 from pipetune.config import ConfigSource
 from pipetune.tune._history import read_history
 from pipetune.tune._trial import DIVERGED_DIR, TRAIN_LOOP_CONFIG
@@ -84,6 +85,7 @@ def trial_rows(
                 f"best_{metric}": best,
                 "iterations": metrics.get("training_iteration", 0),
                 "time_total_s": round(float(metrics.get("time_total_s", 0.0)), 3),
+                "seed": metrics.get(SEED_RESULT),  # the seed the trial trained with
                 **{f"config/{k}": v for k, v in searched_values(result.config).items()},
                 "error": diverged.get(trial_id) or _last_line(result.error),
             }
@@ -147,11 +149,25 @@ def write_results(rows: list[dict[str, Any]], folder: Path) -> Path:
     return atomic_write_text(folder / RESULTS_FILE, buffer.getvalue())
 
 
-def write_best_config(source: ConfigSource, best_config: dict[str, Any], folder: Path) -> Path:
-    """The whole input config with the best values written in: runnable with pipetune run."""
+def write_best_config(
+    source: ConfigSource,
+    best_config: dict[str, Any],
+    folder: Path,
+    *,
+    seed: int | None = None,
+    trainer_path: str | None = None,
+) -> Path:
+    """The whole input config with the best values written in: runnable with pipetune run.
+
+    ``seed``: the best trial's seed (its ``seed`` column), pinned into the config of the
+    trainer step at ``trainer_path`` when the config did not set it, so that the run
+    reproduces the trial.
+    """
     tree = source.copy().tree
     for key, value in best_config.items():
         OmegaConf.update(tree, key, value, merge=False)
+    if isinstance(seed, int) and not isinstance(seed, bool) and trainer_path:
+        pin_seed(tree, trainer_path, seed)
     return atomic_write_text(folder / BEST_CONFIG_FILE, OmegaConf.to_yaml(tree))
 
 

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from pipetune._io import atomic_write_text
 from pipetune._ray_env import DEFAULTS as RAY_DEFAULTS
 from pipetune._ray_env import enable_token_auth_for
+from pipetune._seed import SEED_RESULT
 from pipetune.config import ConfigSource, apply_overrides, load_config, resolve
 from pipetune.errors import ConfigError, PipetuneError
 from pipetune.parser import ConfigParser, add_import_paths
@@ -246,6 +247,7 @@ class Experiment:
             [str(self.source.folder)] if self.source.folder else []
         )
         self.path = self._experiment_folder()
+        self.trainer_path: str | None = None  # set when the trials are prepared
 
     def _experiment_folder(self) -> Path:
         """``storage_path/name``, which must not lead out of storage_path (a symlink may)."""
@@ -292,7 +294,8 @@ class Experiment:
     def _prepare_trials(self, pipeline: Any, index: int) -> tuple[Any, str]:
         """Run the upstream steps once; return (their outputs, the trainer's key path)."""
         upstream = pipeline.run((), 0, index) if index > 0 else ()
-        return upstream, self.parser.step_path(index, self.settings.pipeline)
+        self.trainer_path = self.parser.step_path(index, self.settings.pipeline)
+        return upstream, self.trainer_path
 
     def _trainable(self, upstream: Any, trainer_path: str) -> tuple[Any, dict[str, Any]]:
         """The Tune trainable and the param space to hand the Tuner with it."""
@@ -473,7 +476,13 @@ class Experiment:
             best_values = {
                 k.removeprefix("config/"): v for k, v in best.items() if k.startswith("config/")
             }
-            write_best_config(self.source, best_values, self.path)
+            write_best_config(
+                self.source,
+                best_values,
+                self.path,
+                seed=best.get(SEED_RESULT),  # pinned, so that pipetune run reproduces the trial
+                trainer_path=self.trainer_path,
+            )
         failed = sum(1 for r in rows if r["status"] == "ERROR")
         done = {"TERMINATED", "ERROR", "DIVERGED"}
         unfinished = sum(1 for r in rows if r["status"] not in done)

@@ -10,9 +10,10 @@ import torch
 from omegaconf import OmegaConf
 
 from pipetune._io import atomic_write_text
+from pipetune._seed import declared_seed, trial_seed
 from pipetune._session import current_trial_id
-from pipetune.config import ConfigSource, apply_overrides, build, resolve
-from pipetune.parser import add_import_paths
+from pipetune.config import ConfigSource, apply_overrides, resolve
+from pipetune.parser import add_import_paths, build_step
 from pipetune.torch import DDPStrategy, DivergedError, TuneReporter
 from pipetune.tune._metrics import checked_reports
 
@@ -46,7 +47,7 @@ def run_trial(
     if cpus and cpus.isdigit():
         torch.set_num_threads(max(1, int(cpus)))
     source = apply_overrides(ConfigSource(OmegaConf.create(tree), file), config)
-    trainer = build(source, resolve(source, trainer_path), trainer_path)
+    trainer = build_trial_trainer(source, trainer_path)
     if ddp_workers > 1 and not isinstance(getattr(trainer, "strategy", None), DDPStrategy):
         trainer.strategy = DDPStrategy(workers=ddp_workers)
     for callback in getattr(trainer, "callbacks", []):
@@ -67,6 +68,25 @@ def run_trial(
 
 
 DIVERGED_DIR = "diverged"
+
+
+def build_trial_trainer(source: ConfigSource, trainer_path: str) -> Any:
+    """The trial's trainer step, built the way ``pipetune run`` builds it (``build_step``).
+
+    A trainer whose config sets no seed trains under one drawn for this trial (from its
+    id: the same on every attempt and every DDP worker), written into its ``config.seed``:
+    the trainer reports it, results.csv records it and best_config.yaml pins it, so
+    ``pipetune run best_config.yaml`` builds and trains exactly as this trial did.
+    """
+    resolved = resolve(source, trainer_path)
+    drawn = None
+    if declared_seed(resolved) is None:
+        drawn = trial_seed(current_trial_id() or os.environ.get("TUNE_TRIAL_ID"))
+    trainer = build_step(source, resolved, trainer_path, seed=drawn)
+    config: Any = getattr(trainer, "config", None)
+    if drawn is not None and getattr(config, "seed", False) is None:
+        config.seed = drawn
+    return trainer
 
 
 TRAIN_LOOP_CONFIG = "train_loop_config"
