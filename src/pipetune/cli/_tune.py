@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from pipetune.cli._common import parse_assignments
 from pipetune.cli._failure import EXIT_FAILURE, describe
+from pipetune.experiment import REPORT_FILE
 
 _SETTINGS = [
     ("--pipeline", str, "key of the pipeline to tune"),
@@ -47,6 +49,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--retry-errored", action="store_true", help="with --resume, rerun errored trials too"
     )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="start over: move an experiment already in the folder aside (<name>.old-<time>)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -64,6 +71,15 @@ def run(args: argparse.Namespace) -> int:
         experiment = Experiment(args.config, parse_assignments(args.override), from_flags)
     else:
         raise ConfigError("give a CONFIG file, or --resume EXPERIMENT_DIR")
+    if args.restart:
+        if args.resume:
+            raise ConfigError(
+                "--restart starts over and --resume continues: give one of them",
+                hint="start over with `pipetune tune CONFIG --restart`",
+            )
+        aside = experiment.restart()
+        if aside is not None:
+            print(f"moved the old experiment aside: {aside}", file=sys.stderr)
     outcome = experiment.run(
         args.address,
         resume=bool(args.resume),
@@ -79,10 +95,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"best config: {outcome.path / 'best_config.yaml'}")
     print(f"results: {outcome.path / 'results.csv'}")
     report_failed = False
+    report = outcome.path / REPORT_FILE
     try:
         from pipetune.report import write_report
 
-        print(f"report: {write_report(outcome.path)}")
+        if not outcome.ran:  # a resume of a finished experiment: nothing new to report
+            print("the experiment had finished; nothing was run", file=sys.stderr)
+        if outcome.ran or not report.exists():
+            report = write_report(outcome.path)
+        print(f"report: {report}")
     except PipetuneError as exc:
         print(f"report not written: {exc}", file=sys.stderr)
     except OSError as exc:  # a full disk: results.csv and best_config.yaml were written first
@@ -106,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
             f"{outcome.resume_command}",
             file=sys.stderr,
         )
-        return 130 if outcome.failed == 0 else 1
+        if outcome.failed:
+            return 1
+        return 128 + (outcome.interrupted_by or signal.SIGINT)
     if outcome.failed:
         print(f"{outcome.failed} trial(s) failed; see the error column", file=sys.stderr)
         return 1

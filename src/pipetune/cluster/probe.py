@@ -137,7 +137,7 @@ def wait_nodes(address: str, count: int, timeout: float, pids: Sequence[int] = (
 
 def can_resume(folder: str) -> bool:
     """Whether ``folder`` holds a pipetune experiment that Ray Tune can restore."""
-    from pipetune.tune._runner import CONFIG_COPY, META_FILE
+    from pipetune.experiment import CONFIG_COPY, META_FILE
 
     path = Path(folder)
     if not (path / META_FILE).is_file() or not (path / CONFIG_COPY).is_file():

@@ -16,7 +16,7 @@ PALETTE = (
     "#bcbd22",
     "#17becf",
 )
-STATUS_COLORS = {TERMINATED: "#2ca02c", ERROR: "#d62728"}
+STATUS_COLORS: dict[str, str] = {TERMINATED: "#2ca02c", ERROR: "#d62728"}
 OTHER_STATUS_COLOR = "#1f77b4"
 
 

@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from pipetune.errors import ConfigError
+from pipetune.experiment import TuneState, latest_state_file, read_state
 from pipetune.report._files import (
     CONFIG_COPY,
     HISTORY_FILE,
@@ -25,7 +26,6 @@ from pipetune.report._files import (
     read_results,
 )
 from pipetune.report._model import INCOMPLETE, ExperimentData, Trial, finite
-from pipetune.report._state import TuneState, latest_state_file, read_state
 
 DEFAULT_METRIC = "val_loss"
 DEFAULT_MODE = "min"

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TERMINATED = "TERMINATED"
-ERROR = "ERROR"
-INCOMPLETE = "INCOMPLETE"
+from pipetune.experiment import Status
+
+TERMINATED = Status.TERMINATED
+ERROR = Status.ERROR
+INCOMPLETE = Status.INCOMPLETE
 
 
 def finite(value: Any) -> float | None:

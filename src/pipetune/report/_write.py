@@ -8,13 +8,14 @@ from pathlib import Path
 
 from pipetune._io import atomic_write_bytes, atomic_write_text
 from pipetune.errors import ConfigError
+from pipetune.experiment import REPORT_FILE
 from pipetune.report._importance import importance
 from pipetune.report._links import Link
 from pipetune.report._load import load_experiment
 from pipetune.report._model import ExperimentData
 
 FORMATS = ("html", "png", "md")
-HTML_FILE = "report.html"
+HTML_FILE = REPORT_FILE
 MARKDOWN_FILE = "report.md"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -14,7 +13,7 @@ from ray.tune import Callback
 from ray.tune.result import AUTO_RESULT_KEYS, TRAINING_ITERATION
 from ray.tune.stopper import Stopper
 
-from pipetune.tune._history import HISTORY_FILE
+from pipetune.experiment import HistoryWriter
 
 _SKIP = {"config", "date", "hostname", "node_ip", "pid", "timestamp", "trial_id", "done"}
 
@@ -57,10 +56,20 @@ def ended_trials(folder: Path) -> set[str] | None:
 
 class HistoryRecorder(Callback):
     """Appends every result to ``history.jsonl`` in the experiment folder (survives resume),
-    and notes which trials ended (see ``ended_trials``)."""
+    numbering each trial's attempts, and notes which trials ended (see ``ended_trials``)."""
 
     def __init__(self, folder: Path) -> None:
-        self.path = folder / HISTORY_FILE
+        self.folder = folder
+        self._writer: HistoryWriter | None = None
+
+    def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks with the experiment
+        return {**self.__dict__, "_writer": None}
+
+    @property
+    def writer(self) -> HistoryWriter:
+        if self._writer is None:  # reads the attempts already in the file, once per run
+            self._writer = HistoryWriter(self.folder)
+        return self._writer
 
     def setup(
         self,
@@ -69,10 +78,14 @@ class HistoryRecorder(Callback):
         total_num_samples: int | None = None,
         **info: Any,
     ) -> None:
-        _ENDED[str(self.path.parent)] = set()
+        _ENDED[str(self.folder)] = set()
 
     def _ended(self, trial: Any) -> None:
-        _ENDED.setdefault(str(self.path.parent), set()).add(trial.trial_id)
+        _ENDED.setdefault(str(self.folder), set()).add(trial.trial_id)
+
+    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        # First start, restart after a failure, or restore by a resumed driver: a new attempt.
+        self.writer.start_attempt(trial.trial_id)
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._ended(trial)
@@ -84,7 +97,6 @@ class HistoryRecorder(Callback):
         self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any
     ) -> None:
         row = {
-            "trial_id": trial.trial_id,
             "node_ip": result.get("node_ip"),
             # a trial may report the Ray node id it runs on (several nodes can share one IP)
             **({"node_id": result["node_id"]} if "node_id" in result else {}),
@@ -95,8 +107,7 @@ class HistoryRecorder(Callback):
                 if k not in _SKIP and isinstance(v, int | float) and not isinstance(v, bool)
             },
         }
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row) + "\n")
+        self.writer.append(trial.trial_id, row)
 
 
 class ProgressPrinter(Callback):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -14,11 +11,17 @@ from omegaconf import OmegaConf
 from pipetune._io import atomic_write_text
 from pipetune._seed import SEED_RESULT, pin_seed
 from pipetune.config import ConfigSource
-from pipetune.tune._history import read_history
-from pipetune.tune._trial import DIVERGED_DIR, TRAIN_LOOP_CONFIG
+from pipetune.experiment import (
+    BEST_CONFIG_FILE,
+    DIVERGED_DIR,
+    Status,
+    read_history,
+    read_state,
+    write_results,
+)
+from pipetune.tune._trial import TRAIN_LOOP_CONFIG
 
-RESULTS_FILE = "results.csv"
-BEST_CONFIG_FILE = "best_config.yaml"
+__all__ = ["best_row", "grid_trials", "persisted_statuses", "trial_rows", "write_results"]
 
 
 def _last_line(error: BaseException | None) -> str:
@@ -33,10 +36,6 @@ def grid_trials(result_grid: Any) -> list[Any]:
     return list(getattr(getattr(result_grid, "_experiment_analysis", None), "trials", []))
 
 
-#: A trial Tune stopped only because the experiment ended (time budget, Ctrl+C).
-STOPPED = "STOPPED"
-
-
 def trial_rows(
     result_grid: Any, folder: Path, metric: str, mode: str, ended: set[str] | None = None
 ) -> list[dict[str, Any]]:
@@ -46,13 +45,7 @@ def trial_rows(
     failed); any other trial Tune calls TERMINATED is marked STOPPED. None: trust Tune.
     """
     # A resumed trial may repeat iterations it ran after its last checkpoint: keep the last.
-    latest: dict[tuple[str, Any], float] = {}
-    for row in read_history(folder):
-        if metric in row:
-            latest[(row["trial_id"], row.get("training_iteration"))] = row[metric]
-    history: dict[str, list[float]] = {}
-    for (trial_id, _), value in latest.items():
-        history.setdefault(trial_id, []).append(value)
+    history = read_history(folder).curves(metric)
     trials = grid_trials(result_grid)
     statuses = {trial.trial_id: str(trial.status) for trial in trials}
     # A trial that never reported has no trial_id in its metrics; its folder names it.
@@ -70,17 +63,17 @@ def trial_rows(
         values = [v for v in history.get(trial_id, []) if math.isfinite(v)]
         final = metrics.get(metric)
         best = (min(values) if mode == "min" else max(values)) if values else final
-        status = statuses.get(trial_id, "TERMINATED")
+        status = Status.of(statuses.get(trial_id)) or Status.TERMINATED
         if result.error is not None:
-            status = "ERROR"
+            status = Status.ERROR
         elif trial_id in diverged:
-            status = "DIVERGED"
-        elif status == "TERMINATED" and ended is not None and trial_id not in ended:
-            status = STOPPED
+            status = Status.DIVERGED
+        elif status == Status.TERMINATED and ended is not None and trial_id not in ended:
+            status = Status.STOPPED
         rows.append(
             {
                 "trial_id": trial_id,
-                "status": status,
+                "status": str(status),
                 f"{metric}": final,
                 f"best_{metric}": best,
                 "iterations": metrics.get("training_iteration", 0),
@@ -95,25 +88,7 @@ def trial_rows(
 
 def persisted_statuses(folder: Path) -> dict[str, str]:
     """Trial id → status in Tune's newest experiment snapshot in ``folder`` (empty if none)."""
-    files = sorted(
-        folder.glob("experiment_state-*.json"), key=lambda p: (p.stat().st_mtime, p.name)
-    )
-    if not files:
-        return {}
-    try:
-        entries = json.loads(files[-1].read_text(encoding="utf-8")).get("trial_data", [])
-    except (OSError, ValueError, AttributeError):
-        return {}
-    statuses: dict[str, str] = {}
-    for entry in entries if isinstance(entries, list) else []:
-        static = entry[0] if isinstance(entry, list) and entry else entry
-        try:
-            trial = json.loads(static) if isinstance(static, str) else static
-        except ValueError:
-            continue
-        if isinstance(trial, dict) and trial.get("trial_id"):
-            statuses[str(trial["trial_id"])] = str(trial.get("status"))
-    return statuses
+    return read_state(folder).statuses()
 
 
 def searched_values(config: dict[str, Any] | None) -> dict[str, Any]:
@@ -128,7 +103,8 @@ def best_row(rows: list[dict[str, Any]], metric: str, mode: str) -> dict[str, An
     scored = [
         r
         for r in rows
-        if r.get("status") not in ("ERROR", "DIVERGED")  # never recommend a broken trial
+        # never recommend a broken trial
+        if Status.of(r.get("status")) not in (Status.ERROR, Status.DIVERGED)
         and isinstance(r.get(f"best_{metric}"), int | float)
         and math.isfinite(r[f"best_{metric}"])
     ]
@@ -136,17 +112,6 @@ def best_row(rows: list[dict[str, Any]], metric: str, mode: str) -> dict[str, An
         return None
     pick = min if mode == "min" else max
     return pick(scored, key=lambda r: r[f"best_{metric}"])
-
-
-def write_results(rows: list[dict[str, Any]], folder: Path) -> Path:
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
-    return atomic_write_text(folder / RESULTS_FILE, buffer.getvalue())
 
 
 def write_best_config(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +22,18 @@ from pipetune._ray_env import enable_token_auth_for
 from pipetune._seed import SEED_RESULT
 from pipetune.config import ConfigSource, apply_overrides, load_config, resolve
 from pipetune.errors import ConfigError, PipetuneError
+from pipetune.experiment import (
+    CONFIG_COPY,
+    FINISHED,
+    LOCK_FILE,
+    META_FILE,
+    ExperimentLock,
+    Status,
+    holds_experiment,
+    move_aside,
+    read_results,
+    read_state,
+)
 from pipetune.parser import ConfigParser, add_import_paths
 from pipetune.pipeline import Trainer
 from pipetune.tune._algorithms import make_scheduler, make_search_alg
@@ -29,7 +43,6 @@ from pipetune.tune._checks import (
     check_trial_count,
     node_resources,
 )
-from pipetune.tune._history import HISTORY_FILE
 from pipetune.tune._repair import repair_tune_state
 from pipetune.tune._results import (
     best_row,
@@ -43,8 +56,7 @@ from pipetune.tune._settings import Resources, TuneSettings
 from pipetune.tune._space import build_search_space, grid_size
 from pipetune.tune._trial import DIVERGED_DIR, TRAIN_LOOP_CONFIG, ddp_trainable, run_trial
 
-CONFIG_COPY = "pipetune_config.yaml"
-META_FILE = "pipetune_meta.json"
+__all__ = ["CONFIG_COPY", "META_FILE", "Experiment", "ExperimentOutcome", "resume_experiment"]
 
 
 @dataclass
@@ -58,6 +70,10 @@ class ExperimentOutcome:
     unfinished: int = 0
     budget_reached: bool = False
     settings: TuneSettings | None = field(default=None, repr=False)
+    #: the signal that ended the run early (SIGINT, SIGTERM), if any
+    interrupted_by: int | None = None
+    #: False when a resume found the experiment finished and ran nothing
+    ran: bool = True
 
     @property
     def resume_command(self) -> str:
@@ -68,6 +84,14 @@ def load_settings(
     source: ConfigSource, tune_overrides: Mapping[str, Any] | None = None
 ) -> TuneSettings:
     """The ``tune:`` section with command-line settings merged in."""
+    return _parse_settings(source, effective_tune_section(source, tune_overrides), tune_overrides)
+
+
+def effective_tune_section(
+    source: ConfigSource, tune_overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ``tune:`` mapping as it runs: the file's, with every command-line value merged in
+    (what the experiment folder saves, so a resume sees exactly what ran)."""
     raw = resolve(source, "tune") if "tune" in source.tree else {}
     if raw is not None and not isinstance(raw, dict):
         raise source.error(
@@ -76,7 +100,6 @@ def load_settings(
             hint="write tune: followed by indented keys such as metric: and search_space:",
         )
     raw = dict(raw or {})
-    from_cli = {k for k, v in (tune_overrides or {}).items() if v is not None}
     for key, value in (tune_overrides or {}).items():
         if value is None:
             continue
@@ -90,6 +113,13 @@ def load_settings(
                 node[part] = {}
             node = node[part]
         node[leaf] = value
+    return raw
+
+
+def _parse_settings(
+    source: ConfigSource, raw: dict[str, Any], tune_overrides: Mapping[str, Any] | None
+) -> TuneSettings:
+    from_cli = {k for k, v in (tune_overrides or {}).items() if v is not None}
     try:
         return TuneSettings.parse(raw)
     except ConfigError as exc:
@@ -189,6 +219,27 @@ def _fit_environment() -> Iterator[None]:
                 os.environ[key] = old
 
 
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[list[int]]:
+    """SIGTERM (SLURM's preemption and ``scancel``) stops the run the way Ctrl+C does: Tune
+    ends the trials, saves its state, and the results are written; the list yielded holds
+    the signal received. (Ray's own handler would abort the driver, losing the summary.)"""
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        received.append(signum)
+        # Tune's SIGINT handler (installed inside fit) asks the run to stop gracefully.
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler) and handler is not on_signal:
+            handler(signal.SIGINT, frame)
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _remaining(budget: float | None, started: float) -> float | None:
     """What is left of ``budget`` seconds since ``started`` (a sliver when none is: Tune
     then ends the experiment at its first step)."""
@@ -236,7 +287,11 @@ class Experiment:
         self.source = self.parser.source
         # CLI flags arrive as None when not given; they must not erase `-o tune.X=...` values
         given = {k: v for k, v in dict(tune_overrides or {}).items() if v is not None}
-        self.settings = load_settings(self.source, {**from_dotted, **given})
+        merged = {**from_dotted, **given}
+        self.tune_section = effective_tune_section(self.source, merged)
+        if search_space is not None:
+            self.tune_section["search_space"] = dict(search_space)
+        self.settings = _parse_settings(self.source, copy.deepcopy(self.tune_section), merged)
         space = dict(search_space) if search_space is not None else self.settings.search_space
         with self._located():
             self.param_space = build_search_space(space)
@@ -321,18 +376,23 @@ class Experiment:
 
     def _refuse_existing_experiment(self) -> None:
         """A new experiment never writes into an old one: its results would be mixed up."""
-        markers = [self.path / META_FILE, self.path / HISTORY_FILE]
-        if any(p.exists() for p in markers) or any(self.path.glob("experiment_state-*.json")):
+        if holds_experiment(self.path):
             raise self.source.error(
                 f"'{self.path}' already holds an experiment",
                 key_path="tune.name",
-                hint=f"continue it with `pipetune tune --resume {self.path}`, "
-                "or pick another --name",
+                hint=f"continue it with `pipetune tune --resume {self.path}`, start it over "
+                "with --restart (the old folder is moved aside), or pick another --name",
             )
 
     def _write_meta(self) -> None:
+        """Save what the experiment is: the config with every override and the effective
+        ``tune:`` section (command-line settings, search space, name and storage path)."""
         self.path.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.path / CONFIG_COPY, OmegaConf.to_yaml(self.source.tree))
+        tree = self.source.copy().tree
+        section = {**self.tune_section, "name": self.path.name}
+        section["storage_path"] = str(self.path.parent)
+        tree["tune"] = OmegaConf.create(section)
+        atomic_write_text(self.path / CONFIG_COPY, OmegaConf.to_yaml(tree))
         meta = {
             "config_file": self.source.file,
             "import_paths": self.import_paths,
@@ -340,6 +400,53 @@ class Experiment:
             "mode": self.settings.mode.value,
         }
         atomic_write_text(self.path / META_FILE, json.dumps(meta, indent=2))
+
+    def restart(self) -> Path | None:
+        """Move an experiment already in this folder aside (``<name>.old-<time>``), so that
+        this one starts over under the same name; return where it went (None: nothing was
+        there). A folder in use by a running driver is refused, as for a resume."""
+        if not holds_experiment(self.path):
+            return None
+        log = logging.getLogger(__name__)
+        with ExperimentLock(self.path, warn=lambda text: log.warning("%s", text)):
+            aside = move_aside(self.path)  # our lock file goes with it
+        (aside / LOCK_FILE).unlink(missing_ok=True)
+        return aside
+
+    def _check_resumable(self) -> None:
+        """A resume needs Tune's snapshot; without one Tune would start the experiment anew
+        over the old results, so refuse before anything is touched."""
+        for name in repair_tune_state(self.path):
+            logging.getLogger(__name__).warning(
+                "%s was cut short by a killed driver; restored its staged copy", name
+            )
+        state = read_state(self.path)
+        if not state.readable:
+            what = "an unreadable" if state.path else "no"
+            raise ConfigError(
+                f"'{self.path}' has {what} Ray Tune state (experiment_state-*.json), so it "
+                "cannot be resumed; its results stay as they are",
+                hint="start it over with `pipetune tune CONFIG --restart` (the old folder is "
+                "moved aside) or under another --name",
+            )
+
+    def _finished_outcome(self, retry_errored: bool) -> ExperimentOutcome | None:
+        """The outcome of an experiment that has nothing left to run, read from its folder
+        (so a resume of it changes nothing), or None when a trial is still to run."""
+        rows = read_results(self.path)
+        if rows is None or len(rows) < self._expected_trials():
+            return None
+        statuses = [Status.of(row.get("status")) for row in rows]
+        if any(status not in FINISHED for status in statuses):
+            return None
+        if retry_errored and Status.ERROR in statuses:
+            return None
+        if any(Status.of(v) not in FINISHED for v in read_state(self.path).statuses().values()):
+            return None
+        s = self.settings
+        best = best_row(rows, s.metric, s.mode.value)
+        failed = statuses.count(Status.ERROR)
+        return ExperimentOutcome(self.path, rows, best, failed, 0, settings=s, ran=False)
 
     def run(
         self,
@@ -356,8 +463,31 @@ class Experiment:
         """
         run_started = time.monotonic()
         pipeline, index = self.validate()
-        if not resume:
-            self._refuse_existing_experiment()
+        if not address:
+            with self._located():
+                check_resources_locally(self.settings)
+        log = logging.getLogger(__name__)
+        with ExperimentLock(self.path, warn=lambda text: log.warning("%s", text)):
+            if resume:
+                self._check_resumable()
+                finished = self._finished_outcome(retry_errored)
+                if finished is not None:
+                    return finished
+            else:
+                self._refuse_existing_experiment()
+            if announce is not None:
+                announce(str(self.path))
+            return self._run_trials(pipeline, index, address, resume, retry_errored, run_started)
+
+    def _run_trials(
+        self,
+        pipeline: Any,
+        index: int,
+        address: str | None,
+        resume: bool,
+        retry_errored: bool,
+        run_started: float,
+    ) -> ExperimentOutcome:
         import ray  # only now: a config mistake is reported without waiting for Ray
         from ray import tune
 
@@ -368,27 +498,22 @@ class Experiment:
             progress_callbacks,
         )
 
-        if not address and not ray.is_initialized():
-            with self._located():
-                check_resources_locally(self.settings)
-        if announce is not None:
-            announce(str(self.path))
         started = _start_ray(address, self.import_paths)
         try:
             upstream, trainer_path = self._prepare_trials(pipeline, index)
             trainable, param_space = self._trainable(upstream, trainer_path)
             s = self.settings
             stopper = MetricContractStopper(s.metric, s.stop)
-            if resume:
-                for name in repair_tune_state(self.path):
-                    logging.getLogger(__name__).warning(
-                        "%s was cut short by a killed driver; restored its staged copy", name
-                    )
+            # Per-trial result files are off (lean mode); pipetune keeps its own history.
+            # ("Failed to fetch metrics ..." comes from ExperimentAnalysis, not ResultGrid;
+            # a restore reads them too, so this comes first.)
+            for name in ("ray.tune.result_grid", "ray.tune.analysis.experiment_analysis"):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
             # Trials that had ended before this run (a resume does not run them again).
             ended_before = {
                 trial_id
                 for trial_id, status in persisted_statuses(self.path).items()
-                if status in ("TERMINATED", "ERROR")
+                if Status.of(status) in (Status.TERMINATED, Status.ERROR)
             }
             if resume:
                 if not tune.Tuner.can_restore(str(self.path)):
@@ -436,11 +561,7 @@ class Experiment:
                         verbose=0,
                     ),
                 )
-            # Per-trial result files are off (lean mode); pipetune keeps its own history.
-            # ("Failed to fetch metrics ..." comes from ExperimentAnalysis, not ResultGrid.)
-            for name in ("ray.tune.result_grid", "ray.tune.analysis.experiment_analysis"):
-                logging.getLogger(name).setLevel(logging.CRITICAL)
-            with _fit_environment():
+            with _fit_environment(), _stop_on_signals() as received:
                 result_grid = tuner.fit()
             elapsed = time.monotonic() - run_started
             ended = ended_trials(self.path)
@@ -460,6 +581,7 @@ class Experiment:
             outcome = self._finish(result_grid, None if ended is None else ended | ended_before)
             limit = s.time_budget_s
             outcome.budget_reached = bool(limit and elapsed >= limit and outcome.unfinished)
+            outcome.interrupted_by = received[0] if received else None
             return outcome
         finally:
             if started:
@@ -483,9 +605,8 @@ class Experiment:
                 seed=best.get(SEED_RESULT),  # pinned, so that pipetune run reproduces the trial
                 trainer_path=self.trainer_path,
             )
-        failed = sum(1 for r in rows if r["status"] == "ERROR")
-        done = {"TERMINATED", "ERROR", "DIVERGED"}
-        unfinished = sum(1 for r in rows if r["status"] not in done)
+        failed = sum(1 for r in rows if Status.of(r["status"]) == Status.ERROR)
+        unfinished = sum(1 for r in rows if Status.of(r["status"]) not in FINISHED)
         unfinished += max(0, self._expected_trials() - len(rows))
         return ExperimentOutcome(self.path, rows, best, failed, unfinished, settings=s)
 

@@ -17,9 +17,9 @@ from tune_toy import read_results, write_toy
 
 from pipetune.cli.main import main
 from pipetune.errors import ConfigError, PipetuneError
+from pipetune.experiment import read_history
 from pipetune.parser import ConfigParser
 from pipetune.tune import Experiment, ExperimentOutcome
-from pipetune.tune._history import read_history
 
 pytestmark = pytest.mark.ray
 
@@ -151,7 +151,7 @@ def test_best_config_reproduces_the_best_trial(
 @pytest.mark.slow
 def test_history_holds_every_epoch_of_every_trial(grid_run: dict) -> None:
     outcome: ExperimentOutcome = grid_run["outcome"]
-    history = read_history(outcome.path)
+    history = read_history(outcome.path).rows
     per_trial: dict[str, list[int]] = {}
     for row in history:
         per_trial.setdefault(row["trial_id"], []).append(row["training_iteration"])
@@ -182,7 +182,7 @@ def test_metric_never_reported_fails_fast(
     assert "never reported metric 'val_f1'" in text
     for reported in ("val_loss", "train_loss", "val_accuracy"):
         assert reported in text
-    history = read_history(experiment.path)
+    history = read_history(experiment.path).rows
     assert history, "the first result should have been recorded"
     # stopped at the first result: not every trial ran, none ran all its epochs
     assert len({row["trial_id"] for row in history}) < 4

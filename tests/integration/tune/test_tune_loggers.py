@@ -16,8 +16,8 @@ import pytest
 import yaml
 from tune_toy import TOY_MODULE, read_results, toy_config
 
+from pipetune.experiment import read_history
 from pipetune.tune import Experiment
-from pipetune.tune._history import read_history
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -69,7 +69,7 @@ def test_each_trial_logs_into_its_own_folder(
     assert len(trial_ids) == 2
     # CSV: one metrics.csv per trial, holding that trial's own values (as Tune saw them)
     assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == trial_ids
-    history = read_history(outcome.path)
+    history = read_history(outcome.path).rows
     for trial_id in trial_ids:
         with (tmp_path / "logs" / trial_id / "metrics.csv").open(newline="") as handle:
             logged = [

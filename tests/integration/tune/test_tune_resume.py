@@ -15,7 +15,7 @@ import pytest
 from processes import kill_session, session_processes
 from tune_toy import read_results, write_toy
 
-from pipetune.tune._history import read_history
+from pipetune.experiment import read_history
 from pipetune.tune._results import persisted_statuses
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -86,7 +86,7 @@ def test_resume_after_sigkill_reruns_nothing_that_finished(
     assert driver.wait(timeout=30) == -signal.SIGKILL
     assert session_processes(driver.pid) == []
 
-    before = read_history(folder)
+    before = read_history(folder).rows
     done_before = terminated(folder)
     rows_before = collections.Counter(row["trial_id"] for row in before)
     assert 1 <= len(done_before) < TRIALS
@@ -111,7 +111,7 @@ def test_resume_after_sigkill_reruns_nothing_that_finished(
     assert [r["status"] for r in rows] == ["TERMINATED"] * TRIALS, rows
     assert {r["trial_id"] for r in rows} >= done_before
 
-    after = read_history(folder)
+    after = read_history(folder).rows
     rows_after = collections.Counter(row["trial_id"] for row in after)
     for trial_id in done_before:
         assert rows_after[trial_id] == rows_before[trial_id], (

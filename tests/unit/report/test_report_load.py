@@ -82,14 +82,3 @@ def test_csv_cells_get_their_types_back() -> None:
     assert parse_cell("True") is True
     assert parse_cell("1_0") == "1_0"
     assert parse_cell("[0.9, 0.99]") == "[0.9, 0.99]"
-
-
-def test_file_names_match_the_tune_layer() -> None:
-    from pipetune.report import _files
-    from pipetune.tune import _callbacks, _results, _runner
-
-    assert _files.HISTORY_FILE == _callbacks.HISTORY_FILE
-    assert _files.RESULTS_FILE == _results.RESULTS_FILE
-    assert _files.BEST_CONFIG_FILE == _results.BEST_CONFIG_FILE
-    assert _files.CONFIG_COPY == _runner.CONFIG_COPY
-    assert _files.META_FILE == _runner.META_FILE

@@ -1,8 +1,10 @@
-"""What Ray Tune's own experiment-state file says about each trial (config, status, error).
+"""What Ray Tune's own experiment snapshot says about each trial (status, config, error).
 
-It is the only record of a trial's sampled values before ``results.csv`` is written, so an
-interrupted experiment still shows its hyperparameters. Values Ray could only pickle are left
-out: reading a report never unpickles anything.
+Tune writes one ``experiment_state-<session time>.json`` per driver session and, when it
+restores, reads the one whose name sorts last; so does this module (modification times of
+files written within the same millisecond cannot order them). It is the only record of a
+trial's sampled values before ``results.csv`` is written. Values Ray could only pickle are
+left out: reading a folder never unpickles anything.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipetune.report._files import STATE_GLOB, read_json
+from pipetune.experiment._files import STATE_GLOB
 
 _PICKLED = "_type"
 
@@ -29,22 +31,40 @@ class StateTrial:
 class TuneState:
     metric: str | None = None
     trials: dict[str, StateTrial] = field(default_factory=dict)
+    #: the snapshot read (None when the folder has none)
+    path: Path | None = None
+    #: whether that snapshot could be read as Tune's JSON
+    readable: bool = False
+
+    def statuses(self) -> dict[str, str]:
+        """Trial id → Tune's status word."""
+        return {trial_id: trial.status for trial_id, trial in self.trials.items()}
+
+
+def state_files(folder: Path) -> list[Path]:
+    """Tune's snapshots in ``folder``, oldest first, in the order Tune itself uses."""
+    return sorted(folder.glob(STATE_GLOB), key=lambda path: path.name)
 
 
 def latest_state_file(folder: Path) -> Path | None:
-    files = sorted(folder.glob(STATE_GLOB), key=lambda p: (p.stat().st_mtime, p.name))
+    files = state_files(folder)
     return files[-1] if files else None
 
 
 def read_state(folder: Path) -> TuneState:
-    """The newest ``experiment_state-*.json``; an absent or unreadable one gives no trials."""
+    """The newest snapshot; an absent or unreadable one gives no trials."""
     path = latest_state_file(folder)
     if path is None:
         return TuneState()
-    data = read_json(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return TuneState(path=path)
+    if not isinstance(data, dict):
+        return TuneState(path=path)
     runner = data.get("runner_data")
     metric = runner.get("_metric") if isinstance(runner, dict) else None
-    state = TuneState(metric if isinstance(metric, str) else None)
+    state = TuneState(metric if isinstance(metric, str) else None, path=path, readable=True)
     entries = data.get("trial_data")
     for entry in entries if isinstance(entries, list) else []:
         trial = _trial(entry, folder)

@@ -1,0 +1,67 @@
+"""The experiment folder: one owner of its file names, statuses, rows, history and state.
+
+``pipetune.tune`` writes through this package, ``pipetune.report`` and the CLI read through
+it. It imports neither Ray nor torch, so reading a folder (a report, ``pipetune status``
+on a login node) never starts either.
+"""
+
+from pipetune.experiment._files import (
+    BEST_CONFIG_FILE,
+    CONFIG_COPY,
+    DIVERGED_DIR,
+    HISTORY_FILE,
+    LOCK_FILE,
+    META_FILE,
+    REPORT_FILE,
+    RESULTS_FILE,
+    STATE_GLOB,
+    holds_experiment,
+    move_aside,
+)
+from pipetune.experiment._history import History, HistoryWriter, read_history
+from pipetune.experiment._lock import ExperimentLock
+from pipetune.experiment._results import (
+    CONFIG_PREFIX,
+    best_column,
+    parse_cell,
+    read_results,
+    write_results,
+)
+from pipetune.experiment._state import (
+    StateTrial,
+    TuneState,
+    latest_state_file,
+    read_state,
+    state_files,
+)
+from pipetune.experiment._status import FINISHED, Status
+
+__all__ = [
+    "BEST_CONFIG_FILE",
+    "CONFIG_COPY",
+    "CONFIG_PREFIX",
+    "DIVERGED_DIR",
+    "FINISHED",
+    "HISTORY_FILE",
+    "LOCK_FILE",
+    "META_FILE",
+    "REPORT_FILE",
+    "RESULTS_FILE",
+    "STATE_GLOB",
+    "ExperimentLock",
+    "History",
+    "HistoryWriter",
+    "StateTrial",
+    "Status",
+    "TuneState",
+    "best_column",
+    "holds_experiment",
+    "latest_state_file",
+    "move_aside",
+    "parse_cell",
+    "read_history",
+    "read_results",
+    "read_state",
+    "state_files",
+    "write_results",
+]
