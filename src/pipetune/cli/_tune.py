@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         retry_errored=args.retry_errored,
         announce=lambda path: print(f"experiment: {path}", file=sys.stderr),
     )
-    from pipetune.tune._results import print_summary
+    from pipetune.tune import print_summary
 
     settings = experiment.settings
     print_summary(outcome.rows, settings.metric, settings.mode.value)

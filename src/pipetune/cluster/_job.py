@@ -103,7 +103,7 @@ def plan_job(
 
     ``flags`` names the command-line flag of each override, for error messages.
     """
-    from pipetune.tune._runner import load_settings  # imports Ray Tune: only when planning
+    from pipetune.tune import load_settings  # the tune layer: only when planning
 
     where = Path(cwd or os.getcwd()).resolve()
     path = (where / config).resolve()

@@ -5,42 +5,14 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
-from ray.tune.result import AUTO_RESULT_KEYS, TRAINING_ITERATION
-from ray.tune.stopper import Stopper
+from ray.tune.result import TRAINING_ITERATION
 
 from pipetune.experiment import HistoryWriter
-
-_SKIP = {"config", "date", "hostname", "node_ip", "pid", "timestamp", "trial_id", "done"}
-
-
-class MetricContractStopper(Stopper):
-    """Stops a trial at ``stop`` criteria; stops everything if ``metric`` is never reported."""
-
-    def __init__(self, metric: str, criteria: Mapping[str, float]) -> None:
-        self.metric = metric
-        self.criteria = dict(criteria)
-        self.checked = False
-        self.missing: list[str] | None = None
-
-    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-        if not self.checked and TRAINING_ITERATION in result:
-            # Only a real report counts: a trial that ends before reporting anything (one
-            # that diverged in its first epoch) hands Tune an empty result.
-            self.checked = True
-            if self.metric not in result:
-                internal = set(AUTO_RESULT_KEYS) | {"should_checkpoint", "experiment_tag"}
-                self.missing = sorted(k for k in result if k not in _SKIP | internal)
-                return True
-        return any(k in result and result[k] >= v for k, v in self.criteria.items())
-
-    def stop_all(self) -> bool:
-        return self.missing is not None
-
+from pipetune.tune._contract import NON_METRIC_KEYS
 
 # Per experiment folder, the trials that really ended in this process: completed, stopped by
 # a stopper or a scheduler, or failed. Tune calls neither hook for the trials it stops only
@@ -104,7 +76,9 @@ class HistoryRecorder(Callback):
             **{
                 k: v
                 for k, v in result.items()
-                if k not in _SKIP and isinstance(v, int | float) and not isinstance(v, bool)
+                if k not in NON_METRIC_KEYS
+                and isinstance(v, int | float)
+                and not isinstance(v, bool)
             },
         }
         self.writer.append(trial.trial_id, row)

@@ -1,8 +1,10 @@
-"""Every value a trial reports must be a finite number: checked in the trial, before Tune.
+"""The values a trial reports are checked in the trial, before Tune sees them.
 
-A string, a None where the key was a number before, or a tensor of several elements would
-reach the scheduler, the search algorithm and results.csv (where ``"abc"`` once ranked
-best), so the trial fails at once with the metric and the value. A NaN or infinite value
+The tuned metric, and every key once reported as a number, must stay a finite number: a
+string, a None after numbers, or a tensor of several elements would reach the scheduler, the
+search algorithm and results.csv (where ``"abc"`` once ranked best), so the trial fails at
+once with the metric and the value. Other keys may be strings (labels such as the Ray node
+id a trial runs on). A NaN or infinite value
 means the trial diverged: it ends ``DIVERGED`` as with ``NaNGuard``, and Tune never sees it.
 One-element tensors and NumPy scalars are reported as plain numbers.
 """
@@ -43,7 +45,8 @@ def _number(value: Any) -> Any:
 
 
 def checked_metrics(metrics: Mapping[str, Any], numeric: set[str]) -> dict[str, Any]:
-    """A copy of ``metrics`` with plain numbers; ``numeric`` holds the keys seen as numbers."""
+    """A copy of ``metrics`` with plain numbers. ``numeric`` holds the keys that must be
+    numbers: the tuned metric, and (added here) every key seen as a number."""
     result: dict[str, Any] = {}
     for key, value in metrics.items():
         result[key] = _checked(str(key), value, numeric)
@@ -58,6 +61,8 @@ def _checked(key: str, value: Any, numeric: set[str]) -> Any:
     if isinstance(value, bool):
         return value
     number = _number(value)
+    if number is None and isinstance(value, str) and key not in numeric:
+        return value  # a label, never a number
     if number is None:
         what = "None, after numbers" if value is None else _shown(value)
         shape = getattr(value, "shape", None)
@@ -74,16 +79,17 @@ def _checked(key: str, value: Any, numeric: set[str]) -> Any:
 
 
 @contextlib.contextmanager
-def checked_reports() -> Iterator[None]:
+def checked_reports(metric: str | None = None) -> Iterator[None]:
     """Check every report of this trial process (``TuneReporter``'s, and a trainer's own
-    ``ray.train.report`` or ``ray.tune.report``: all go through the session's ``report``)."""
+    ``ray.train.report`` or ``ray.tune.report``: all go through the session's ``report``);
+    ``metric``, the tuned one, must always be a number."""
     session = ray_session()
     if session is None:
         yield
         return
     report = session.report
     had_own = "report" in vars(session)
-    numeric: set[str] = set()
+    numeric: set[str] = {metric} if metric else set()
 
     def checked(metrics: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
         return report(checked_metrics(metrics, numeric), *args, **kwargs)

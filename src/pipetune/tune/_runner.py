@@ -7,7 +7,6 @@ import copy
 import json
 import logging
 import os
-import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,11 +16,8 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from pipetune._io import atomic_write_text
-from pipetune._ray_env import DEFAULTS as RAY_DEFAULTS
-from pipetune._ray_env import enable_token_auth_for
 from pipetune._seed import SEED_RESULT
-from pipetune.config import ConfigSource, apply_overrides, load_config, resolve
-from pipetune.errors import ConfigError, PipetuneError
+from pipetune.errors import ConfigError
 from pipetune.experiment import (
     CONFIG_COPY,
     FINISHED,
@@ -34,14 +30,19 @@ from pipetune.experiment import (
     read_results,
     read_state,
 )
-from pipetune.parser import ConfigParser, add_import_paths
+from pipetune.parser import ConfigParser
 from pipetune.pipeline import Trainer
 from pipetune.tune._algorithms import make_scheduler, make_search_alg
 from pipetune.tune._checks import (
     check_effective_overrides,
-    check_resources,
     check_trial_count,
-    node_resources,
+)
+from pipetune.tune._ray import (
+    attached_ray,
+    check_resources_locally,
+    fit_environment,
+    stop_on_signals,
+    trial_resources,
 )
 from pipetune.tune._repair import repair_tune_state
 from pipetune.tune._results import (
@@ -52,11 +53,16 @@ from pipetune.tune._results import (
     write_best_config,
     write_results,
 )
-from pipetune.tune._settings import Resources, TuneSettings
+from pipetune.tune._settings import (
+    TuneSettings,
+    effective_tune_section,
+    parse_settings,
+    split_overrides,
+)
 from pipetune.tune._space import build_search_space, grid_size
 from pipetune.tune._trial import DIVERGED_DIR, TRAIN_LOOP_CONFIG, ddp_trainable, run_trial
 
-__all__ = ["CONFIG_COPY", "META_FILE", "Experiment", "ExperimentOutcome", "resume_experiment"]
+__all__ = ["Experiment", "ExperimentOutcome"]
 
 
 @dataclass
@@ -80,166 +86,6 @@ class ExperimentOutcome:
         return f"pipetune tune --resume {self.path}"
 
 
-def load_settings(
-    source: ConfigSource, tune_overrides: Mapping[str, Any] | None = None
-) -> TuneSettings:
-    """The ``tune:`` section with command-line settings merged in."""
-    return _parse_settings(source, effective_tune_section(source, tune_overrides), tune_overrides)
-
-
-def effective_tune_section(
-    source: ConfigSource, tune_overrides: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """The ``tune:`` mapping as it runs: the file's, with every command-line value merged in
-    (what the experiment folder saves, so a resume sees exactly what ran)."""
-    raw = resolve(source, "tune") if "tune" in source.tree else {}
-    if raw is not None and not isinstance(raw, dict):
-        raise source.error(
-            f"'tune' must be a mapping of settings, got {raw!r}",
-            key_path="tune",
-            hint="write tune: followed by indented keys such as metric: and search_space:",
-        )
-    raw = dict(raw or {})
-    for key, value in (tune_overrides or {}).items():
-        if value is None:
-            continue
-        *parents, leaf = key.split(".")
-        node = raw
-        for part in parents:  # "resources_per_trial.cpu" sets one field of a mapping
-            current = node.get(part)
-            if isinstance(current, str) and part in ("scheduler", "search_alg"):
-                node[part] = {"type": current}  # "asha" + grace_period → {type: asha, ...}
-            elif not isinstance(current, dict):
-                node[part] = {}
-            node = node[part]
-        node[leaf] = value
-    return raw
-
-
-def _parse_settings(
-    source: ConfigSource, raw: dict[str, Any], tune_overrides: Mapping[str, Any] | None
-) -> TuneSettings:
-    from_cli = {k for k, v in (tune_overrides or {}).items() if v is not None}
-    try:
-        return TuneSettings.parse(raw)
-    except ConfigError as exc:
-        key = (exc.key_path or "tune").removeprefix("tune.")
-        if any(key == k or key.startswith(k + ".") for k in from_cli):
-            # The bad value came from the command line, not from the file.
-            raise ConfigError(
-                f"{exc.message} (from the command line)", key_path=exc.key_path, hint=exc.hint
-            ) from None
-        raise source.error(exc.message, key_path=exc.key_path, hint=exc.hint) from None
-
-
-def _split_overrides(overrides: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    pipeline = {k: v for k, v in overrides.items() if not k.startswith("tune.")}
-    tune = {k.removeprefix("tune."): v for k, v in overrides.items() if k.startswith("tune.")}
-    return pipeline, tune
-
-
-def user_modules(folders: list[str]) -> list[str]:
-    """The Python modules and packages directly inside ``folders`` (the config's folder)."""
-    found: list[str] = []
-    for folder in map(Path, folders):
-        for path in sorted(folder.glob("*.py")):
-            found.append(str(path))
-        for init in sorted(folder.glob("*/__init__.py")):
-            found.append(str(init.parent))
-    return found
-
-
-def _start_ray(address: str | None, import_paths: list[str]) -> bool:
-    """Start an embedded local Ray, or attach to ``address``; return whether we started it."""
-    import ray
-
-    if ray.is_initialized():
-        return False
-    env = {"PYTHONPATH": os.pathsep.join([*import_paths, os.environ.get("PYTHONPATH", "")])}
-    # Nodes started with `ray start` do not inherit this process's environment.
-    env.update({key: os.environ[key] for key in RAY_DEFAULTS if key in os.environ})
-    common: dict[str, Any] = {
-        "runtime_env": {"env_vars": env},
-        "log_to_driver": False,
-        "configure_logging": False,
-    }
-    if address:
-        # Nodes of a cluster may not share this file system: ship the user's modules.
-        modules = user_modules(import_paths[1:])
-        if modules:
-            common["runtime_env"]["py_modules"] = modules
-        enable_token_auth_for(address)
-        ray.init(address=address, **common)
-    else:
-        # address="local": always a fresh embedded Ray, never one found on the machine.
-        ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common)
-    return True
-
-
-def _resources(settings: TuneSettings) -> tuple[dict[str, float], int]:
-    import ray
-
-    nodes = node_resources(ray.nodes())
-    request: Resources
-    if settings.resources_per_trial == "auto":
-        gpus = max((n.get("GPU", 0) for n in nodes), default=0)
-        cpus = max((n.get("CPU", 0) for n in nodes), default=1)
-        if gpus >= 1:
-            request = Resources(cpu=max(1, int(cpus // gpus)), gpu=1, workers=1)
-        else:
-            request = Resources(cpu=1, gpu=0, workers=1)
-    else:
-        request = settings.resources_per_trial
-    as_dict = {"cpu": request.cpu, "gpu": request.gpu}
-    check_resources(as_dict, request.workers, nodes)
-    return as_dict, request.workers
-
-
-@contextlib.contextmanager
-def _fit_environment() -> Iterator[None]:
-    """Tune settings read from the driver's environment at fit time, restored afterwards."""
-    settings = {
-        # Tune's automatic JSON/CSV/TensorBoard loggers cost time per result; pipetune
-        # writes its own history.jsonl and results.csv.
-        "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
-        # Ray's own check raises on the first result without the metric, before the
-        # stopper can turn it into the PipetuneError that names the reported ones.
-        "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
-    }
-    saved = {key: os.environ.get(key) for key in settings}
-    for key, value in settings.items():
-        os.environ.setdefault(key, value)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[list[int]]:
-    """SIGTERM (SLURM's preemption and ``scancel``) stops the run the way Ctrl+C does: Tune
-    ends the trials, saves its state, and the results are written; the list yielded holds
-    the signal received. (Ray's own handler would abort the driver, losing the summary.)"""
-    received: list[int] = []
-
-    def on_signal(signum: int, frame: Any) -> None:
-        received.append(signum)
-        # Tune's SIGINT handler (installed inside fit) asks the run to stop gracefully.
-        handler = signal.getsignal(signal.SIGINT)
-        if callable(handler) and handler is not on_signal:
-            handler(signal.SIGINT, frame)
-
-    previous = signal.signal(signal.SIGTERM, on_signal)
-    try:
-        yield received
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _remaining(budget: float | None, started: float) -> float | None:
     """What is left of ``budget`` seconds since ``started`` (a sliver when none is: Tune
     then ends the experiment at its first step)."""
@@ -248,20 +94,24 @@ def _remaining(budget: float | None, started: float) -> float | None:
     return max(budget - (time.monotonic() - started), 0.001)
 
 
+def _warn(text: str) -> None:
+    logging.getLogger(__name__).warning("%s", text)
+
+
+def _quiet_result_loggers() -> None:
+    """Per-trial result files are off (lean mode; pipetune keeps its own history), so Ray's
+    readers of them ("Failed to fetch metrics ...", from ExperimentAnalysis) only make noise."""
+    for name in ("ray.tune.result_grid", "ray.tune.analysis.experiment_analysis"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _errored(result_grid: Any) -> set[str]:
+    return {trial.trial_id for trial in grid_trials(result_grid) if trial.error_file}
+
+
 def _is_pbt(spec: Any) -> bool:
     kind = spec.get("type") if isinstance(spec, dict) else spec
     return str(kind).lower() == "pbt"
-
-
-def check_resources_locally(settings: TuneSettings) -> None:
-    """Before an embedded Ray starts: refuse requests this machine can never satisfy."""
-    if settings.resources_per_trial == "auto":
-        return
-    import torch
-
-    machine = {"CPU": float(os.cpu_count() or 1), "GPU": float(torch.cuda.device_count())}
-    request = settings.resources_per_trial
-    check_resources({"cpu": request.cpu, "gpu": request.gpu}, request.workers, [machine])
 
 
 def _trainer_index(pipeline: Any) -> int:
@@ -275,6 +125,8 @@ def _trainer_index(pipeline: Any) -> int:
 class Experiment:
     """One ``pipetune tune``: a config, its settings, and the folder it writes to."""
 
+    _started_at: float = 0.0  # when run() began: tune.time_budget_s counts from it
+
     def __init__(
         self,
         config: str | Path | Mapping[str, Any],
@@ -282,7 +134,7 @@ class Experiment:
         tune_overrides: Mapping[str, Any] | None = None,
         search_space: Mapping[str, Any] | None = None,
     ) -> None:
-        pipeline_overrides, from_dotted = _split_overrides(dict(overrides or {}))
+        pipeline_overrides, from_dotted = split_overrides(dict(overrides or {}))
         self.parser = ConfigParser(config, pipeline_overrides)
         self.source = self.parser.source
         # CLI flags arrive as None when not given; they must not erase `-o tune.X=...` values
@@ -291,7 +143,7 @@ class Experiment:
         self.tune_section = effective_tune_section(self.source, merged)
         if search_space is not None:
             self.tune_section["search_space"] = dict(search_space)
-        self.settings = _parse_settings(self.source, copy.deepcopy(self.tune_section), merged)
+        self.settings = parse_settings(self.source, copy.deepcopy(self.tune_section), merged)
         space = dict(search_space) if search_space is not None else self.settings.search_space
         with self._located():
             self.param_space = build_search_space(space)
@@ -356,7 +208,7 @@ class Experiment:
         """The Tune trainable and the param space to hand the Tuner with it."""
         from ray import tune
 
-        resources, workers = _resources(self.settings)
+        resources, workers = trial_resources(self.settings)
         static: dict[str, Any] = {
             "tree": OmegaConf.to_container(self.source.tree, resolve=False),
             "file": self.source.file,
@@ -365,6 +217,7 @@ class Experiment:
             "working_dir": self.import_paths[0],  # the driver's, kept by --resume
             "checkpoint_every": self.settings.checkpoint_every,
             "experiment_dir": str(self.path),
+            "metric": self.settings.metric,
         }
         upstream = upstream if isinstance(upstream, tuple) else (upstream,)
         if workers > 1:
@@ -455,139 +308,112 @@ class Experiment:
         retry_errored: bool = False,
         announce: Callable[[str], None] | None = None,
     ) -> ExperimentOutcome:
-        """Validate, start (or attach to) Ray, run every trial, write the results.
+        """Validate, take the folder, start (or attach to) Ray, run the trials, write results.
 
         ``announce`` receives the experiment folder once every check has passed.
         ``tune.time_budget_s`` counts from here: checks, Ray's start, the upstream steps and
         the creation of trials all spend it.
         """
-        run_started = time.monotonic()
+        self._started_at = started_at = time.monotonic()
         pipeline, index = self.validate()
         if not address:
             with self._located():
                 check_resources_locally(self.settings)
-        log = logging.getLogger(__name__)
-        with ExperimentLock(self.path, warn=lambda text: log.warning("%s", text)):
+        with ExperimentLock(self.path, warn=_warn):
             if resume:
                 self._check_resumable()
                 finished = self._finished_outcome(retry_errored)
                 if finished is not None:
-                    return finished
+                    return finished  # nothing left to run: the folder stays as it is
             else:
                 self._refuse_existing_experiment()
             if announce is not None:
                 announce(str(self.path))
-            return self._run_trials(pipeline, index, address, resume, retry_errored, run_started)
+            with attached_ray(address, self.import_paths):  # Ray is imported only now
+                from pipetune.tune._callbacks import ended_trials
 
-    def _run_trials(
-        self,
-        pipeline: Any,
-        index: int,
-        address: str | None,
-        resume: bool,
-        retry_errored: bool,
-        run_started: float,
-    ) -> ExperimentOutcome:
-        import ray  # only now: a config mistake is reported without waiting for Ray
+                upstream, trainer_path = self._prepare_trials(pipeline, index)
+                trainable, param_space = self._trainable(upstream, trainer_path)
+                ended_before = self._ended_trials()
+                _quiet_result_loggers()  # before a restore, which reads them too
+                tuner, stopper = self._tuner(trainable, param_space, resume, retry_errored)
+                with fit_environment(), stop_on_signals() as received:
+                    result_grid = tuner.fit()
+                ended = ended_trials(self.path)
+                stopper.enforce(ended or set(), self._diverged(), _errored(result_grid), resume)
+                outcome = self._finish(result_grid, None if ended is None else ended | ended_before)
+        limit, elapsed = self.settings.time_budget_s, time.monotonic() - started_at
+        outcome.budget_reached = bool(limit and elapsed >= limit and outcome.unfinished)
+        outcome.interrupted_by = received[0] if received else None
+        return outcome
+
+    def _ended_trials(self) -> set[str]:
+        """Trials that had ended before this run (a resume does not run them again)."""
+        ended = (Status.TERMINATED, Status.ERROR)
+        statuses = persisted_statuses(self.path)
+        return {trial for trial, status in statuses.items() if Status.of(status) in ended}
+
+    def _diverged(self) -> set[str]:
+        return {path.stem for path in (self.path / DIVERGED_DIR).glob("*.txt")}
+
+    def _tuner(
+        self, trainable: Any, param_space: dict[str, Any], resume: bool, retry_errored: bool
+    ) -> tuple[Any, Any]:
+        """Ray Tune's Tuner for this experiment (restored from its folder on a resume), and
+        the stopper that enforces the metric contract."""
         from ray import tune
 
-        from pipetune.tune._callbacks import (
-            HistoryRecorder,
-            MetricContractStopper,
-            ended_trials,
-            progress_callbacks,
+        from pipetune.tune._callbacks import HistoryRecorder, progress_callbacks
+        from pipetune.tune._contract import MetricContractStopper
+
+        s = self.settings
+        stopper = MetricContractStopper(s.metric, s.stop)
+        if resume:
+            if not tune.Tuner.can_restore(str(self.path)):
+                raise ConfigError(
+                    f"'{self.path}' is not a pipetune experiment folder (no Tune state)",
+                    hint="pass the folder that `pipetune tune` printed",
+                )
+            tuner = tune.Tuner.restore(
+                str(self.path),
+                trainable=trainable,
+                resume_unfinished=True,
+                resume_errored=False,
+                restart_errored=retry_errored,
+                param_space=param_space,
+            )
+            return tuner, stopper
+        self._write_meta()
+        tune_config = tune.TuneConfig(
+            metric=s.metric,
+            mode=s.mode.value,
+            num_samples=s.num_samples,
+            scheduler=self.scheduler,
+            search_alg=self.search_alg,
+            # make_search_alg applies the cap (given here, Tune warns and drops it)
+            max_concurrent_trials=None,
+            time_budget_s=_remaining(s.time_budget_s, self._started_at),
+            reuse_actors=True,
         )
-
-        started = _start_ray(address, self.import_paths)
-        try:
-            upstream, trainer_path = self._prepare_trials(pipeline, index)
-            trainable, param_space = self._trainable(upstream, trainer_path)
-            s = self.settings
-            stopper = MetricContractStopper(s.metric, s.stop)
-            # Per-trial result files are off (lean mode); pipetune keeps its own history.
-            # ("Failed to fetch metrics ..." comes from ExperimentAnalysis, not ResultGrid;
-            # a restore reads them too, so this comes first.)
-            for name in ("ray.tune.result_grid", "ray.tune.analysis.experiment_analysis"):
-                logging.getLogger(name).setLevel(logging.CRITICAL)
-            # Trials that had ended before this run (a resume does not run them again).
-            ended_before = {
-                trial_id
-                for trial_id, status in persisted_statuses(self.path).items()
-                if Status.of(status) in (Status.TERMINATED, Status.ERROR)
-            }
-            if resume:
-                if not tune.Tuner.can_restore(str(self.path)):
-                    raise ConfigError(
-                        f"'{self.path}' is not a pipetune experiment folder (no Tune state)",
-                        hint="pass the folder that `pipetune tune` printed",
-                    )
-                tuner = tune.Tuner.restore(
-                    str(self.path),
-                    trainable=trainable,
-                    resume_unfinished=True,
-                    resume_errored=False,
-                    restart_errored=retry_errored,
-                    param_space=param_space,
-                )
-            else:
-                self._write_meta()
-                tuner = tune.Tuner(
-                    trainable,
-                    param_space=param_space,
-                    tune_config=tune.TuneConfig(
-                        metric=s.metric,
-                        mode=s.mode.value,
-                        num_samples=s.num_samples,
-                        scheduler=self.scheduler,
-                        search_alg=self.search_alg,
-                        # make_search_alg applies the cap (given here, Tune warns and drops it)
-                        max_concurrent_trials=None,
-                        time_budget_s=_remaining(s.time_budget_s, run_started),
-                        reuse_actors=True,
-                    ),
-                    run_config=tune.RunConfig(
-                        name=self.path.name,
-                        storage_path=str(self.path.parent),
-                        stop=stopper,
-                        failure_config=tune.FailureConfig(max_failures=s.max_failures),
-                        # PBT exploits other trials' checkpoints: keep them all.
-                        checkpoint_config=tune.CheckpointConfig(
-                            num_to_keep=None if _is_pbt(s.scheduler) else 2
-                        ),
-                        callbacks=[
-                            HistoryRecorder(self.path),
-                            *progress_callbacks(s.metric, s.mode.value, self._expected_trials()),
-                        ],
-                        verbose=0,
-                    ),
-                )
-            with _fit_environment(), _stop_on_signals() as received:
-                result_grid = tuner.fit()
-            elapsed = time.monotonic() - run_started
-            ended = ended_trials(self.path)
-            if stopper.missing is None and not resume and not stopper.checked:
-                # No trial reported anything: fail if one of them ended without reporting
-                # (rather than diverging or failing before its first report).
-                diverged = {p.stem for p in (self.path / DIVERGED_DIR).glob("*.txt")}
-                errored = {t.trial_id for t in grid_trials(result_grid) if t.error_file}
-                if (ended or set()) - diverged - errored:
-                    stopper.missing = []
-            if stopper.missing is not None:
-                raise PipetuneError(
-                    f"the trainer never reported metric '{s.metric}'; it reported: "
-                    f"{', '.join(stopper.missing) or 'nothing'} (set tune.metric to one of "
-                    "them or report it from the trainer)"
-                )
-            outcome = self._finish(result_grid, None if ended is None else ended | ended_before)
-            limit = s.time_budget_s
-            outcome.budget_reached = bool(limit and elapsed >= limit and outcome.unfinished)
-            outcome.interrupted_by = received[0] if received else None
-            return outcome
-        finally:
-            if started:
-                import ray
-
-                ray.shutdown()
+        run_config = tune.RunConfig(
+            name=self.path.name,
+            storage_path=str(self.path.parent),
+            stop=stopper,
+            failure_config=tune.FailureConfig(max_failures=s.max_failures),
+            # PBT exploits other trials' checkpoints: keep them all.
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=None if _is_pbt(s.scheduler) else 2
+            ),
+            callbacks=[
+                HistoryRecorder(self.path),
+                *progress_callbacks(s.metric, s.mode.value, self._expected_trials()),
+            ],
+            verbose=0,
+        )
+        tuner = tune.Tuner(
+            trainable, param_space=param_space, tune_config=tune_config, run_config=run_config
+        )
+        return tuner, stopper
 
     def _finish(self, result_grid: Any, ended: set[str] | None = None) -> ExperimentOutcome:
         s = self.settings
@@ -612,56 +438,3 @@ class Experiment:
 
     def _expected_trials(self) -> int:
         return self.settings.num_samples * grid_size(self.param_space)
-
-
-def _read_meta(path: Path) -> dict[str, Any]:
-    """``pipetune_meta.json``, refused in one line when cut short or not pipetune's."""
-    damaged = "the experiment folder is damaged; start a new experiment with --name"
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"not UTF-8 text (byte {exc.start})", file=str(path), hint=damaged
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno, hint=damaged
-        ) from None
-    paths = meta.get("import_paths", []) if isinstance(meta, dict) else None
-    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-        raise ConfigError(
-            "not pipetune's metadata (a mapping with a list of import_paths)",
-            file=str(path),
-            hint=damaged,
-        )
-    return meta
-
-
-def resume_experiment(folder: str | Path) -> Experiment:
-    """An Experiment rebuilt from the copy of its config saved in ``folder``."""
-    folder = Path(folder).resolve()
-    meta_path = folder / META_FILE
-    if not folder.is_dir():
-        raise ConfigError(
-            f"experiment folder '{folder}' does not exist",
-            hint="pass the folder that `pipetune tune` printed, e.g. runs/<name>",
-        )
-    if not meta_path.exists() or not (folder / CONFIG_COPY).exists():
-        raise ConfigError(
-            f"'{folder}' is not a pipetune experiment folder (no {META_FILE})",
-            hint="pass the folder that `pipetune tune` printed, e.g. runs/<name>",
-        )
-    meta = _read_meta(meta_path)
-    add_import_paths(*meta.get("import_paths", []))
-    source = load_config(folder / CONFIG_COPY)
-    experiment = Experiment(
-        OmegaConf.to_container(source.tree, resolve=False),  # type: ignore[arg-type]
-        tune_overrides={"name": folder.name, "storage_path": str(folder.parent)},
-    )
-    experiment.source.file = str(folder / CONFIG_COPY)
-    experiment.import_paths = meta.get("import_paths", experiment.import_paths)
-    experiment.path = folder
-    return experiment
-
-
-__all__ = ["Experiment", "ExperimentOutcome", "apply_overrides", "resume_experiment"]

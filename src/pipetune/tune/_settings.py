@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import PurePosixPath
 from types import UnionType
@@ -9,6 +10,7 @@ from typing import Any, Literal, Union, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipetune.config import ConfigSource, resolve
 from pipetune.errors import ConfigError
 
 
@@ -125,3 +127,67 @@ class TuneSettings(BaseModel):
             raise ConfigError(
                 f"{message} (got {first.get('input')!r})", file=file, key_path=key
             ) from None
+
+
+# -- loading: the file's tune: section merged with the command line --------------------
+
+
+def load_settings(
+    source: ConfigSource, tune_overrides: Mapping[str, Any] | None = None
+) -> TuneSettings:
+    """The ``tune:`` section with command-line settings merged in."""
+    return parse_settings(source, effective_tune_section(source, tune_overrides), tune_overrides)
+
+
+def effective_tune_section(
+    source: ConfigSource, tune_overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ``tune:`` mapping as it runs: the file's, with every command-line value merged in
+    (what the experiment folder saves, so a resume sees exactly what ran)."""
+    raw = resolve(source, "tune") if "tune" in source.tree else {}
+    if raw is not None and not isinstance(raw, dict):
+        raise source.error(
+            f"'tune' must be a mapping of settings, got {raw!r}",
+            key_path="tune",
+            hint="write tune: followed by indented keys such as metric: and search_space:",
+        )
+    raw = dict(raw or {})
+    for key, value in (tune_overrides or {}).items():
+        if value is None:
+            continue
+        *parents, leaf = key.split(".")
+        node = raw
+        for part in parents:  # "resources_per_trial.cpu" sets one field of a mapping
+            current = node.get(part)
+            if isinstance(current, str) and part in ("scheduler", "search_alg"):
+                node[part] = {"type": current}  # "asha" + grace_period → {type: asha, ...}
+            elif not isinstance(current, dict):
+                node[part] = {}
+            node = node[part]
+        node[leaf] = value
+    return raw
+
+
+def parse_settings(
+    source: ConfigSource, raw: dict[str, Any], tune_overrides: Mapping[str, Any] | None
+) -> TuneSettings:
+    """``raw`` (an effective ``tune:`` mapping) as TuneSettings; an error names the file and
+    line, or says the bad value came from the command line."""
+    from_cli = {k for k, v in (tune_overrides or {}).items() if v is not None}
+    try:
+        return TuneSettings.parse(raw)
+    except ConfigError as exc:
+        key = (exc.key_path or "tune").removeprefix("tune.")
+        if any(key == k or key.startswith(k + ".") for k in from_cli):
+            # The bad value came from the command line, not from the file.
+            raise ConfigError(
+                f"{exc.message} (from the command line)", key_path=exc.key_path, hint=exc.hint
+            ) from None
+        raise source.error(exc.message, key_path=exc.key_path, hint=exc.hint) from None
+
+
+def split_overrides(overrides: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``-o`` overrides split into the pipeline's and the ``tune.*`` ones (prefix removed)."""
+    pipeline = {k: v for k, v in overrides.items() if not k.startswith("tune.")}
+    tune = {k.removeprefix("tune."): v for k, v in overrides.items() if k.startswith("tune.")}
+    return pipeline, tune

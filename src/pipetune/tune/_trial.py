@@ -28,6 +28,7 @@ def run_trial(
     import_paths: list[str],
     checkpoint_every: int,
     experiment_dir: str | None = None,
+    metric: str | None = None,
     ddp_workers: int = 1,
     working_dir: str | None = None,
 ) -> None:
@@ -55,7 +56,7 @@ def run_trial(
             callback.checkpoint_every = checkpoint_every
     args = upstream if isinstance(upstream, tuple) else (upstream,)
     try:
-        with checked_reports():  # a metric that is not a number fails the trial
+        with checked_reports(metric):  # a metric that is not a number fails the trial
             trainer.execute(*args)
     except DivergedError as exc:
         # A diverged trial ends cleanly: the bad value was never reported, so schedulers and

@@ -56,8 +56,17 @@ def test_a_value_that_is_not_a_number_fails_naming_metric_and_value(
     value: object, shown: str
 ) -> None:
     with pytest.raises(MetricError, match=re.escape(shown)) as info:
-        checked_metrics({"val_loss": value}, set())
+        checked_metrics({"val_loss": value}, {"val_loss"})  # val_loss: the tuned metric
     assert "is not a number" in str(info.value)
+
+
+def test_a_string_label_beside_the_metrics_passes_unchanged() -> None:
+    numeric = {"val_loss"}
+    reported = checked_metrics({"val_loss": 0.5, "node_id": "fb55"}, numeric)
+    assert reported == {"val_loss": 0.5, "node_id": "fb55"}
+    assert numeric == {"val_loss"}
+    with pytest.raises(MetricError, match=re.escape("'node_id' = [1, 2]")):
+        checked_metrics({"node_id": [1, 2]}, numeric)  # not a label: a list
 
 
 def test_none_after_a_number_fails() -> None:

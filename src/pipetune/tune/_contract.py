@@ -1,0 +1,65 @@
+"""The metric contract: every trial reports ``tune.metric``; a trainer that reports other
+names stops the whole experiment at its first result, naming what it did report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ray.tune.result import AUTO_RESULT_KEYS, TRAINING_ITERATION
+from ray.tune.stopper import Stopper
+
+from pipetune.errors import PipetuneError
+
+#: keys of a result that say nothing about the model (neither metrics nor curves)
+NON_METRIC_KEYS = {
+    "config",
+    "date",
+    "hostname",
+    "node_ip",
+    "pid",
+    "timestamp",
+    "trial_id",
+    "done",
+    "seed",
+}
+
+
+class MetricContractStopper(Stopper):
+    """Stops a trial at ``stop`` criteria; stops everything if ``metric`` is never reported."""
+
+    def __init__(self, metric: str, criteria: Mapping[str, float]) -> None:
+        self.metric = metric
+        self.criteria = dict(criteria)
+        self.checked = False
+        self.missing: list[str] | None = None
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        if not self.checked and TRAINING_ITERATION in result:
+            # Only a real report counts: a trial that ends before reporting anything (one
+            # that diverged in its first epoch) hands Tune an empty result.
+            self.checked = True
+            if self.metric not in result:
+                internal = set(AUTO_RESULT_KEYS) | {"should_checkpoint", "experiment_tag"}
+                self.missing = sorted(k for k in result if k not in NON_METRIC_KEYS | internal)
+                return True
+        return any(k in result and result[k] >= v for k, v in self.criteria.items())
+
+    def stop_all(self) -> bool:
+        return self.missing is not None
+
+    def enforce(
+        self, ended: set[str], diverged: set[str], errored: set[str], resumed: bool
+    ) -> None:
+        """After the fit: raise when the contract broke. A trial that ended without a single
+        report breaks it too (unless it diverged or failed before its first report); a
+        resumed run may legitimately report nothing new."""
+        never_reported = not (resumed or self.checked) and ended - diverged - errored
+        if self.missing is None and never_reported:
+            self.missing = []
+        if self.missing is not None:
+            raise PipetuneError(
+                f"the trainer never reported metric '{self.metric}'; it reported: "
+                f"{', '.join(self.missing) or 'nothing'} (set tune.metric to one of "
+                "them or report it from the trainer)"
+            )

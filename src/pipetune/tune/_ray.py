@@ -1,0 +1,145 @@
+"""Ray's side of an experiment: starting or attaching, trial resources, the environment a fit
+runs in, and signals. The only module of the tune layer that starts Ray."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pipetune._ray_env import DEFAULTS as RAY_DEFAULTS
+from pipetune._ray_env import enable_token_auth_for
+from pipetune.tune._checks import check_resources, node_resources
+from pipetune.tune._settings import Resources, TuneSettings
+
+
+def user_modules(folders: list[str]) -> list[str]:
+    """The Python modules and packages directly inside ``folders`` (the config's folder)."""
+    found: list[str] = []
+    for folder in map(Path, folders):
+        for path in sorted(folder.glob("*.py")):
+            found.append(str(path))
+        for init in sorted(folder.glob("*/__init__.py")):
+            found.append(str(init.parent))
+    return found
+
+
+def start_ray(address: str | None, import_paths: list[str]) -> bool:
+    """Start an embedded local Ray, or attach to ``address``; return whether we started it."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    env = {"PYTHONPATH": os.pathsep.join([*import_paths, os.environ.get("PYTHONPATH", "")])}
+    # Nodes started with `ray start` do not inherit this process's environment.
+    env.update({key: os.environ[key] for key in RAY_DEFAULTS if key in os.environ})
+    common: dict[str, Any] = {
+        "runtime_env": {"env_vars": env},
+        "log_to_driver": False,
+        "configure_logging": False,
+    }
+    if address:
+        # Nodes of a cluster may not share this file system: ship the user's modules.
+        modules = user_modules(import_paths[1:])
+        if modules:
+            common["runtime_env"]["py_modules"] = modules
+        enable_token_auth_for(address)
+        ray.init(address=address, **common)
+    else:
+        # address="local": always a fresh embedded Ray, never one found on the machine.
+        ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+    return True
+
+
+@contextlib.contextmanager
+def attached_ray(address: str | None, import_paths: list[str]) -> Iterator[None]:
+    """Ray for the length of the block: started (or attached) here, shut down after, unless
+    this process had it running already."""
+    started = start_ray(address, import_paths)
+    try:
+        yield
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+
+
+def trial_resources(settings: TuneSettings) -> tuple[dict[str, float], int]:
+    """CPUs and GPUs per trial (``auto``: one GPU and its share of CPUs when nodes have
+    GPUs, else one CPU) and DDP workers, checked against the nodes Ray reports."""
+    import ray
+
+    nodes = node_resources(ray.nodes())
+    request: Resources
+    if settings.resources_per_trial == "auto":
+        gpus = max((n.get("GPU", 0) for n in nodes), default=0)
+        cpus = max((n.get("CPU", 0) for n in nodes), default=1)
+        if gpus >= 1:
+            request = Resources(cpu=max(1, int(cpus // gpus)), gpu=1, workers=1)
+        else:
+            request = Resources(cpu=1, gpu=0, workers=1)
+    else:
+        request = settings.resources_per_trial
+    as_dict = {"cpu": request.cpu, "gpu": request.gpu}
+    check_resources(as_dict, request.workers, nodes)
+    return as_dict, request.workers
+
+
+def check_resources_locally(settings: TuneSettings) -> None:
+    """Before an embedded Ray starts: refuse requests this machine can never satisfy."""
+    if settings.resources_per_trial == "auto":
+        return
+    import torch
+
+    machine = {"CPU": float(os.cpu_count() or 1), "GPU": float(torch.cuda.device_count())}
+    request = settings.resources_per_trial
+    check_resources({"cpu": request.cpu, "gpu": request.gpu}, request.workers, [machine])
+
+
+@contextlib.contextmanager
+def fit_environment() -> Iterator[None]:
+    """Tune settings read from the driver's environment at fit time, restored afterwards."""
+    settings = {
+        # Tune's automatic JSON/CSV/TensorBoard loggers cost time per result; pipetune
+        # writes its own history.jsonl and results.csv.
+        "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
+        # Ray's own check raises on the first result without the metric, before the
+        # stopper can turn it into the PipetuneError that names the reported ones.
+        "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
+    }
+    saved = {key: os.environ.get(key) for key in settings}
+    for key, value in settings.items():
+        os.environ.setdefault(key, value)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[list[int]]:
+    """SIGTERM (SLURM's preemption and ``scancel``) stops the run the way Ctrl+C does: Tune
+    ends the trials, saves its state, and the results are written; the list yielded holds
+    the signal received. (Ray's own handler would abort the driver, losing the summary.)"""
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        received.append(signum)
+        # Tune's SIGINT handler (installed inside fit) asks the run to stop gracefully.
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler) and handler is not on_signal:
+            handler(signal.SIGINT, frame)
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
