@@ -39,6 +39,7 @@ class ExperimentLock:
         self.path = folder / LOCK_FILE
         self._warn = warn if callable(warn) else None
         self.held = False
+        self._created: list[Path] = []  # folders the lock made, deepest first
 
     def _create(self) -> bool:
         """Create the lock file atomically; False when another one exists."""
@@ -60,7 +61,9 @@ class ExperimentLock:
         return data if isinstance(data, dict) else {}
 
     def acquire(self) -> None:
+        missing = [p for p in [self.folder, *self.folder.parents] if not p.exists()]
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._created = missing
         for _ in range(3):
             if self._create():
                 self.held = True
@@ -88,9 +91,14 @@ class ExperimentLock:
         raise ConfigError(f"could not take the lock of '{self.folder}'; try again")
 
     def release(self) -> None:
+        """Remove the lock file, and the folders the lock made if nothing was written into
+        them (a refused or interrupted run leaves no trace)."""
         if self.held and self.holder().get("pid") == os.getpid():
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
+            for folder in self._created:
+                with contextlib.suppress(OSError):  # not empty: something was written
+                    folder.rmdir()
         self.held = False
 
     def __enter__(self) -> ExperimentLock:

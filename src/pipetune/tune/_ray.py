@@ -12,6 +12,7 @@ from typing import Any
 
 from pipetune._ray_env import DEFAULTS as RAY_DEFAULTS
 from pipetune._ray_env import enable_token_auth_for
+from pipetune._reaper import WATCHER
 from pipetune.tune._checks import check_resources, node_resources
 from pipetune.tune._settings import Resources, TuneSettings
 
@@ -49,6 +50,8 @@ def start_ray(address: str | None, import_paths: list[str]) -> bool:
         enable_token_auth_for(address)
         ray.init(address=address, **common)
     else:
+        # Whatever happens to this driver, the Ray it starts ends with it (see _reaper).
+        WATCHER.ray_started()
         # address="local": always a fresh embedded Ray, never one found on the machine.
         ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common)
     return True
@@ -66,6 +69,7 @@ def attached_ray(address: str | None, import_paths: list[str]) -> Iterator[None]
             import ray
 
             ray.shutdown()
+            WATCHER.ray_stopped()
 
 
 def trial_resources(settings: TuneSettings) -> tuple[dict[str, float], int]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from processes import kill_session
+from processes import kill_session, live_processes, session_processes
 from tune_toy import read_results, write_toy
 
 from pipetune.experiment import read_history, read_state
@@ -203,3 +203,30 @@ def test_sigterm_stops_like_ctrl_c_and_the_experiment_resumes(
     resumed = tune(["--resume", str(folder)], tmp_path, started)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert [r["status"] for r in read_results(folder)] == ["TERMINATED"] * 3
+
+
+def test_after_a_sigkill_of_the_driver_nothing_of_its_ray_lives_10_s_later(
+    make_module: Callable[..., str], tmp_path: Path, started: list[subprocess.Popen[str]]
+) -> None:
+    path = config(make_module, tmp_path, num_samples=2, scheduler="fifo", pause_s=1.0)
+    driver = start([str(path)], tmp_path, started)  # its own session: sid == its pid
+    folder = tmp_path / "runs" / "exp"
+    deadline = time.monotonic() + 180
+    while not read_history(folder).rows:  # trials are running
+        assert driver.poll() is None, driver.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "no trial reported in time"
+        time.sleep(0.2)
+    assert len(session_processes(driver.pid)) > 3  # gcs, raylet, agents, workers
+    driver.kill()  # SIGKILL: nothing of pipetune runs on its way out
+    driver.wait(timeout=10)
+    watcher = f"watch({driver.pid})".encode()
+
+    def ours() -> list[int]:
+        return session_processes(driver.pid) + live_processes(
+            lambda entry, _: watcher in (entry / "cmdline").read_bytes()
+        )
+
+    deadline = time.monotonic() + 10
+    while ours() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert ours() == [], [Path(f"/proc/{p}/cmdline").read_bytes()[:80] for p in ours()]

@@ -92,6 +92,15 @@ def test_lock_refuses_a_second_holder_naming_pid_and_host(tmp_path: Path) -> Non
         pass
 
 
+def test_lock_leaves_no_folder_it_made_when_nothing_was_written(tmp_path: Path) -> None:
+    with ExperimentLock(tmp_path / "runs" / "exp"):
+        pass
+    assert list(tmp_path.iterdir()) == []
+    with ExperimentLock(tmp_path / "runs" / "exp"):
+        (tmp_path / "runs" / "exp" / "results.csv").write_text("x")
+    assert (tmp_path / "runs" / "exp" / "results.csv").exists()
+
+
 def test_lock_of_a_dead_driver_is_taken_over_with_a_warning(tmp_path: Path) -> None:
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
