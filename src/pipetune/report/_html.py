@@ -1,11 +1,15 @@
-"""report.html: one self-contained page (plotly.js inline, no network), every string escaped."""
+"""report.html: one self-contained page (plotly.js inline, no network), every string escaped.
+
+``render_html`` lays out the sections of the table in ``_sections.py``; the renderers here
+are the bodies it names (``figure`` wraps any of ``_plotly.py``'s figures).
+"""
 
 from __future__ import annotations
 
 import html
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from pipetune.report import _plotly
@@ -13,10 +17,13 @@ from pipetune.report._assets import CSS, SORT_JS
 from pipetune.report._files import BEST_CONFIG_FILE, read_text
 from pipetune.report._importance import Importance
 from pipetune.report._links import Link, folder_links, reproduce_command
-from pipetune.report._model import ExperimentData, finite, format_value
-from pipetune.report._parallel import parallel
-from pipetune.report._sections import SECTION_IDS, SECTIONS
-from pipetune.report._series import start_time
+from pipetune.report._model import ExperimentData, Trial, TrialTable, finite, format_value
+from pipetune.report._series import Progress
+
+if TYPE_CHECKING:
+    from pipetune.report._sections import View
+
+T = TypeVar("T")
 
 
 def _e(value: Any) -> str:
@@ -29,8 +36,8 @@ def _notes(notes: list[str]) -> str:
     return '<ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
 
 
-def _section(key: str, body: str) -> str:
-    return f'<section id="{key}">\n<h2>{SECTIONS[key]}</h2>\n{body}\n</section>'
+def _section(view: View[Any], body: str) -> str:
+    return f'<section id="{view.id}">\n<h2>{_e(view.title)}</h2>\n{body}\n</section>'
 
 
 def _figure(figure: Any, key: str, empty: str) -> str:
@@ -39,15 +46,27 @@ def _figure(figure: Any, key: str, empty: str) -> str:
     return _plotly.fragment(figure, f"fig-{key}")
 
 
-def _header(experiment: ExperimentData, links: list[Link]) -> str:
-    counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(experiment.status_counts().items()))
+def figure(
+    make: Callable[[ExperimentData, T], Any], empty: str | Callable[[View[T]], str]
+) -> Callable[[View[T]], str]:
+    """A section body of one plotly figure (``make``), or the note ``empty`` without one."""
+
+    def body(view: View[T]) -> str:
+        note = empty if isinstance(empty, str) else empty(view)
+        return _figure(make(view.experiment, view.data), view.id, note)
+
+    return body
+
+
+def _header(experiment: ExperimentData, links: list[Link], views: list[View[Any]]) -> str:
+    counts = experiment.status_summary()
     link_html = " ".join(f'<a href="{_e(quote(link.href))}">{_e(link.title)}</a>' for link in links)
     commands = "".join(
         f"<li>{_e(link.title)}: <code>{_e(link.command)}</code></li>"
         for link in links
         if link.command
     )
-    toc = " ".join(f'<a href="#{key}">{SECTIONS[key]}</a>' for key in SECTION_IDS)
+    toc = " ".join(f'<a href="#{v.id}">{_e(v.title)}</a>' for v in views)
     return f"""<header id="summary">
 <h1>pipetune report: {_e(experiment.name)}</h1>
 <p class="meta">{_e(experiment.folder)}<br>
@@ -68,8 +87,8 @@ def _kv_table(config: dict[str, Any]) -> str:
     return f'<table class="kv">{rows}</table>' if rows else "<p>(no hyperparameters)</p>"
 
 
-def _best(experiment: ExperimentData) -> str:
-    best = experiment.best_trial
+def best(view: View[Trial | None]) -> str:
+    experiment, best = view.experiment, view.data
     if best is None:
         return f'<p class="note">No trial has reported {_e(experiment.metric)} yet.</p>'
     saved = read_text(experiment.folder / BEST_CONFIG_FILE)
@@ -95,26 +114,19 @@ def _cell(value: Any, css: str = "") -> str:
     return f'<td{klass} data-sort="{_e(sort)}">{_e(format_value(value))}</td>'
 
 
-def _trials(experiment: ExperimentData) -> str:
-    if not experiment.trials:
+def trials(view: View[TrialTable]) -> str:
+    if not view.experiment.trials:
         return '<p class="note">No trial has started yet.</p>'
-    params = experiment.param_names
-    metric = experiment.metric
-    headers = ["#", "trial", "status", metric, f"best {metric}", "iterations", "time (s)"]
-    head = "".join(f"<th>{_e(h)}</th>" for h in [*headers, *params, "error"])
-    best = experiment.best_trial
+    head = "".join(f"<th>{_e(h)}</th>" for h in view.data.headers)
+    best = view.experiment.best_trial
     rows = []
-    for rank, trial in enumerate(experiment.ranked(), start=1):
+    for trial, (rank, _, status, *values, error) in view.data.rows:
         cells = [
-            _cell(rank if trial.best is not None else None),
+            _cell(rank),
             f'<td data-sort="{_e(trial.trial_id)}"><code>{_e(trial.trial_id)}</code></td>',
-            _cell(trial.status, f"status-{_e(trial.status)}"),
-            _cell(trial.final),
-            _cell(trial.best),
-            _cell(trial.iterations),
-            _cell(trial.time_total_s),
-            *(_cell(trial.config.get(p)) for p in params),
-            _cell(trial.error or None, "error"),
+            _cell(status, f"status-{_e(status)}"),
+            *(_cell(v) for v in values),
+            _cell(error, "error"),
         ]
         klass = ' class="best"' if trial is best else ""
         rows.append(f'<tr{klass} id="trial-{_e(trial.trial_id)}">{"".join(cells)}</tr>')
@@ -125,8 +137,9 @@ def _trials(experiment: ExperimentData) -> str:
     )
 
 
-def _importance(experiment: ExperimentData, result: Importance) -> str:
-    figure = _figure(_plotly.importance_figure(result), "importance", "No importances.")
+def importance(view: View[Importance]) -> str:
+    experiment, result = view.experiment, view.data
+    shown = _figure(_plotly.importance_figure(experiment, result), view.id, "No importances.")
     rows = "".join(
         f'<tr><th>{_e(name)}</th><td class="num">{value:.3f}</td></tr>'
         for name, value in result.values.items()
@@ -137,47 +150,25 @@ def _importance(experiment: ExperimentData, result: Importance) -> str:
         f"<code>{_e(experiment.metric)}</code>: the share of its variance each "
         "hyperparameter explains.</p>"
     )
-    return intro + _notes(result.notes) + (figure if result.values else "") + table
+    return intro + _notes(result.notes) + (shown if result.values else "") + table
 
 
-def _progress(experiment: ExperimentData) -> str:
-    start = start_time(experiment)
+def progress(view: View[Progress]) -> str:
+    start = view.data.start
     when = ""
     if start is not None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(start))
         when = f'<p class="hint">First trial started {_e(stamp)}.</p>'
     empty = "No timed results in history.jsonl yet."
-    return when + _figure(_plotly.progress_figure(experiment), "progress", empty)
-
-
-def _bodies(experiment: ExperimentData, result: Importance) -> dict[str, Callable[[], str]]:
-    return {
-        "best": lambda: _best(experiment),
-        "trials": lambda: _trials(experiment),
-        "curves": lambda: _figure(
-            _plotly.curves_figure(experiment),
-            "curves",
-            f"No trial has reported {experiment.metric} yet.",
-        ),
-        "parallel": lambda: _figure(
-            _plotly.parallel_figure(experiment),
-            "parallel",
-            "; ".join(parallel(experiment).notes) or "Nothing to show.",
-        ),
-        "importance": lambda: _importance(experiment, result),
-        "progress": lambda: _progress(experiment),
-        "resources": lambda: _figure(
-            _plotly.timeline_figure(experiment), "resources", "No timed results yet."
-        ),
-    }
+    return when + _figure(_plotly.progress_figure(view.experiment, view.data), view.id, empty)
 
 
 def render_html(
-    experiment: ExperimentData, result: Importance, plotly_js: str, extra: list[Link]
+    experiment: ExperimentData, views: list[View[Any]], plotly_js: str, extra: list[Link]
 ) -> str:
     """The whole page; ``plotly_js`` is plotly.js's source, embedded once in the head."""
-    bodies = _bodies(experiment, result)
-    sections = "\n".join(_section(key, bodies[key]()) for key in SECTION_IDS)
+    views = [v for v in views if v.section.html]
+    sections = "\n".join(_section(v, v.section.html(v)) for v in views if v.section.html)
     script = plotly_js.replace("</script", "<\\/script")
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -189,7 +180,7 @@ def render_html(
 <script>{script}</script>
 </head>
 <body>
-{_header(experiment, folder_links(experiment) + extra)}
+{_header(experiment, folder_links(experiment) + extra, views)}
 <main>
 {sections}
 </main>

@@ -1,15 +1,22 @@
-"""report.md: the same sections as report.html, with the PNG figures as images."""
+"""report.md: the same sections as report.html, with the PNG figures as images.
+
+``render_markdown`` lays out the sections of the table in ``_sections.py``; the renderers
+here are the bodies it names (``image`` shows any section's PNG).
+"""
 
 from __future__ import annotations
 
 import html
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pipetune.report._importance import Importance
 from pipetune.report._links import Link, folder_links, reproduce_command
-from pipetune.report._model import ExperimentData, format_value
-from pipetune.report._sections import SECTION_IDS, SECTIONS
+from pipetune.report._model import ExperimentData, Trial, TrialTable, format_value
+
+if TYPE_CHECKING:
+    from pipetune.report._sections import View
 
 _SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*[]|"})
 
@@ -28,8 +35,8 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def _best(experiment: ExperimentData) -> str:
-    best = experiment.best_trial
+def best(view: View[Trial | None]) -> str:
+    experiment, best = view.experiment, view.data
     if best is None:
         return f"No trial has reported {_md(experiment.metric)} yet."
     return (
@@ -41,35 +48,25 @@ def _best(experiment: ExperimentData) -> str:
     )
 
 
-def _trials(experiment: ExperimentData) -> str:
-    if not experiment.trials:
+def trials(view: View[TrialTable]) -> str:
+    if not view.experiment.trials:
         return "No trial has started yet."
-    metric, params = experiment.metric, experiment.param_names
-    headers = ["#", "trial", "status", metric, f"best {metric}", "iterations", "time (s)"]
-    rows = [
-        [
-            rank if t.best is not None else None,
-            t.trial_id,
-            t.status,
-            t.final,
-            t.best,
-            t.iterations,
-            t.time_total_s,
-            *(t.config.get(p) for p in params),
-            t.error or None,
-        ]
-        for rank, t in enumerate(experiment.ranked(), start=1)
-    ]
-    return _table([*headers, *params, "error"], rows)
+    return _table(view.data.headers, [values for _, values in view.data.rows])
 
 
-def _image(key: str, pngs: dict[str, str], empty: str) -> str:
-    if key not in pngs:
+def _image(view: View[Any], empty: str) -> str:
+    if view.png is None:
         return f"_{_md(empty)}_"
-    return f"![{SECTIONS[key]}]({quote(pngs[key])})"
+    return f"![{_md(view.title)}]({quote(view.png)})"
 
 
-def _importance(result: Importance, pngs: dict[str, str]) -> str:
+def image(empty: str) -> Callable[[View[Any]], str]:
+    """A section body of its PNG, or the note ``empty`` (in italics) when none was drawn."""
+    return lambda view: _image(view, empty)
+
+
+def importance(view: View[Importance]) -> str:
+    result = view.data
     parts = [f"> {_md(note)}" for note in result.notes]
     if result.values:
         parts.append(
@@ -78,27 +75,16 @@ def _importance(result: Importance, pngs: dict[str, str]) -> str:
                 [[k, f"{v:.3f}"] for k, v in result.values.items()],
             )
         )
-        parts.append(_image("importance", pngs, ""))
+        parts.append(_image(view, ""))
     return "\n\n".join(parts)
 
 
-def render_markdown(
-    experiment: ExperimentData, result: Importance, pngs: dict[str, str], extra: list[Link]
-) -> str:
-    """``pngs`` maps section ids to the PNG file names written beside report.md."""
-    counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(experiment.status_counts().items()))
+def render_markdown(experiment: ExperimentData, views: list[View[Any]], extra: list[Link]) -> str:
+    """The sections' bodies, each view naming the PNG written for it beside report.md."""
+    counts = experiment.status_summary()
     links = " · ".join(
         f"[{_md(link.title)}]({quote(link.href)})" for link in folder_links(experiment) + extra
     )
-    bodies = {
-        "best": _best(experiment),
-        "trials": _trials(experiment),
-        "curves": _image("curves", pngs, "no learning curves yet"),
-        "parallel": _image("parallel", pngs, "nothing to compare yet"),
-        "importance": _importance(result, pngs),
-        "progress": _image("progress", pngs, "no timed results yet"),
-        "resources": _image("resources", pngs, "no timed results yet"),
-    }
     head = [
         f"# pipetune report: {_md(experiment.name)}",
         f"{_md(experiment.folder)} · tuned {_md(experiment.metric)} ({experiment.mode}) · "
@@ -106,5 +92,5 @@ def render_markdown(
         *(f"> {_md(note)}" for note in experiment.notes),
         links,
     ]
-    sections = [f"## {SECTIONS[key]}\n\n{bodies[key]}" for key in SECTION_IDS]
+    sections = [f"## {_md(v.title)}\n\n{v.section.md(v)}" for v in views if v.section.md]
     return "\n\n".join(part for part in [*head, *sections] if part) + "\n"

@@ -76,6 +76,43 @@ class ExperimentData:
             counts[trial.status] = counts.get(trial.status, 0) + 1
         return counts
 
+    def status_summary(self) -> str:
+        """'2 error, 1 terminated': the trials per status."""
+        return ", ".join(f"{n} {s.lower()}" for s, n in sorted(self.status_counts().items()))
+
+
+@dataclass
+class TrialTable:
+    """The "All trials" table, best first: its headers and each trial's row of values."""
+
+    headers: list[str]
+    rows: list[tuple[Trial, list[Any]]]
+
+
+def trial_table(experiment: ExperimentData) -> TrialTable:
+    """Rank (None without a metric), id, status, metric, best, iterations, time, the
+    hyperparameters, error (None when there is none)."""
+    metric, params = experiment.metric, experiment.param_names
+    headers = ["#", "trial", "status", metric, f"best {metric}", "iterations", "time (s)"]
+    rows = [
+        (
+            trial,
+            [
+                rank if trial.best is not None else None,
+                trial.trial_id,
+                trial.status,
+                trial.final,
+                trial.best,
+                trial.iterations,
+                trial.time_total_s,
+                *(trial.config.get(p) for p in params),
+                trial.error or None,
+            ],
+        )
+        for rank, trial in enumerate(experiment.ranked(), start=1)
+    ]
+    return TrialTable([*headers, *params, "error"], rows)
+
 
 def format_value(value: Any) -> str:
     """A compact, human string for a metric or config value (None → '—')."""

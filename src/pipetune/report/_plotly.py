@@ -1,5 +1,8 @@
 """The interactive figures of report.html (plotly). User strings are HTML-escaped: plotly
-renders a subset of HTML in names, ticks and hover text."""
+renders a subset of HTML in names, ticks and hover text.
+
+Each figure is ``(experiment, its section's data) -> Figure | None`` (None: nothing to draw).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ from typing import Any
 from pipetune.report._colors import status_color, trial_colors
 from pipetune.report._importance import Importance
 from pipetune.report._model import ExperimentData, format_value
-from pipetune.report._parallel import parallel
-from pipetune.report._series import curves, lane_rows, progress, spans
+from pipetune.report._parallel import Parallel
+from pipetune.report._series import Curve, Progress, Timeline
 
 _CONFIG = {"displaylogo": False, "responsive": True}
 _LAYOUT: dict[str, Any] = {
@@ -36,10 +39,9 @@ def _hover_config(experiment: ExperimentData, trial_id: str) -> str:
     return "<br>".join(f"{_e(k)}={_e(format_value(v))}" for k, v in trial.config.items())
 
 
-def curves_figure(experiment: ExperimentData) -> Any | None:
+def curves_figure(experiment: ExperimentData, found: list[Curve]) -> Any | None:
     import plotly.graph_objects as go
 
-    found = curves(experiment)
     if not found:
         return None
     colors = trial_colors(experiment)
@@ -83,10 +85,9 @@ def _dash(status: str) -> str:
     return "dot" if status == "ERROR" else "solid"
 
 
-def parallel_figure(experiment: ExperimentData) -> Any | None:
+def parallel_figure(experiment: ExperimentData, data: Parallel) -> Any | None:
     import plotly.graph_objects as go
 
-    data = parallel(experiment)
     if not data.axes:
         return None
     dimensions = [
@@ -111,7 +112,7 @@ def parallel_figure(experiment: ExperimentData) -> Any | None:
     return figure
 
 
-def importance_figure(result: Importance) -> Any | None:
+def importance_figure(experiment: ExperimentData, result: Importance) -> Any | None:
     import plotly.graph_objects as go
 
     if not result.values:
@@ -134,10 +135,9 @@ def importance_figure(result: Importance) -> Any | None:
     return figure
 
 
-def progress_figure(experiment: ExperimentData) -> Any | None:
+def progress_figure(experiment: ExperimentData, data: Progress) -> Any | None:
     import plotly.graph_objects as go
 
-    data = progress(experiment)
     if not data.seconds:
         return None
     figure = go.Figure()
@@ -170,22 +170,19 @@ def progress_figure(experiment: ExperimentData) -> Any | None:
     return figure
 
 
-def timeline_figure(experiment: ExperimentData) -> Any | None:
+def timeline_figure(experiment: ExperimentData, data: Timeline) -> Any | None:
     import plotly.graph_objects as go
 
-    found = spans(experiment)
-    if not found:
+    if not data.spans:
         return None
-    start = min(s.start for s in found)
-    total = max(s.end for s in found) - start
-    minimum = max(total * 0.005, 0.2)
+    start = data.start
     figure = go.Figure()
-    for status in sorted({s.status for s in found}):
-        chosen = [s for s in found if s.status == status]
+    for status in sorted({s.status for s in data.spans}):
+        chosen = [s for s in data.spans if s.status == status]
         figure.add_trace(
             go.Bar(
                 base=[s.start - start for s in chosen],
-                x=[max(s.end - s.start, minimum) for s in chosen],
+                x=[max(s.end - s.start, data.minimum) for s in chosen],
                 y=[_e(s.row) for s in chosen],
                 orientation="h",
                 name=_e(status.lower()),
@@ -198,7 +195,7 @@ def timeline_figure(experiment: ExperimentData) -> Any | None:
                 "%{customdata[1]:.1f} s<extra></extra>",
             )
         )
-    rows = [_e(row) for row in lane_rows(found)]
+    rows = [_e(row) for row in data.rows]
     figure.update_layout(
         **{**_LAYOUT, "height": 180 + 45 * len(rows)},
         barmode="overlay",

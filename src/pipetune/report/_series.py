@@ -90,6 +90,27 @@ def lane_rows(found: list[Span]) -> list[str]:
     return [row for _, row in sorted({((s.node, s.lane), s.row) for s in found})]
 
 
+@dataclass
+class Timeline:
+    """The spans measured from the first start: the whole length, the narrowest bar worth
+    drawing, and the rows (node, lane) in order."""
+
+    spans: list[Span] = field(default_factory=list)
+    start: float = 0.0
+    total: float = 0.0
+    minimum: float = 0.0
+    rows: list[str] = field(default_factory=list)
+
+
+def timeline(experiment: ExperimentData) -> Timeline:
+    found = spans(experiment)
+    if not found:
+        return Timeline()
+    start = min(s.start for s in found)
+    total = max(s.end for s in found) - start
+    return Timeline(found, start, total, max(total * 0.005, 0.2), lane_rows(found))
+
+
 def start_time(experiment: ExperimentData) -> float | None:
     """When the first trial started (epoch seconds), from the history."""
     starts = [s.start for s in spans(experiment)]

@@ -1,15 +1,22 @@
-"""The same figures as static PNGs (matplotlib's Agg canvas; pyplot's global state untouched)."""
+"""The same figures as static PNGs (matplotlib's Agg canvas; pyplot's global state untouched).
+
+Each figure is ``(experiment, its section's data) -> PNG bytes | None`` (None: nothing to
+draw); ``render_pngs`` draws those of the report's table.
+"""
 
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipetune.report._colors import status_color, trial_colors
 from pipetune.report._importance import Importance
 from pipetune.report._model import ExperimentData
-from pipetune.report._parallel import parallel
-from pipetune.report._series import curves, lane_rows, progress, spans
+from pipetune.report._parallel import Parallel
+from pipetune.report._series import Curve, Progress, Timeline
+
+if TYPE_CHECKING:
+    from pipetune.report._sections import View
 
 _MAX_LEGEND = 20
 
@@ -34,8 +41,7 @@ def _png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
-def curves_png(experiment: ExperimentData) -> bytes | None:
-    found = curves(experiment)
+def curves_png(experiment: ExperimentData, found: list[Curve]) -> bytes | None:
     if not found:
         return None
     colors = trial_colors(experiment)
@@ -67,12 +73,11 @@ def curves_png(experiment: ExperimentData) -> bytes | None:
     return _png(figure)
 
 
-def parallel_png(experiment: ExperimentData) -> bytes | None:
+def parallel_png(experiment: ExperimentData, data: Parallel) -> bytes | None:
     from matplotlib import colormaps
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
 
-    data = parallel(experiment)
     if not data.axes or not data.trial_ids:
         return None
     figure = _figure(max(6.0, 2.0 * len(data.axes)), 4.5)
@@ -105,7 +110,7 @@ def parallel_png(experiment: ExperimentData) -> bytes | None:
     return _png(figure)
 
 
-def importance_png(result: Importance) -> bytes | None:
+def importance_png(experiment: ExperimentData, result: Importance) -> bytes | None:
     if not result.values:
         return None
     names = list(result.values)
@@ -117,8 +122,7 @@ def importance_png(result: Importance) -> bytes | None:
     return _png(figure)
 
 
-def progress_png(experiment: ExperimentData) -> bytes | None:
-    data = progress(experiment)
+def progress_png(experiment: ExperimentData, data: Progress) -> bytes | None:
     if not data.seconds:
         return None
     figure = _figure()
@@ -139,17 +143,13 @@ def progress_png(experiment: ExperimentData) -> bytes | None:
     return _png(figure)
 
 
-def timeline_png(experiment: ExperimentData) -> bytes | None:
-    found = spans(experiment)
-    if not found:
+def timeline_png(experiment: ExperimentData, data: Timeline) -> bytes | None:
+    if not data.spans:
         return None
-    start = min(s.start for s in found)
-    total = max(s.end for s in found) - start
-    minimum = max(total * 0.005, 0.2)
-    rows = lane_rows(found)
+    start, total, minimum, rows = data.start, data.total, data.minimum, data.rows
     figure = _figure(9.0, 1.4 + 0.5 * len(rows))
     ax = figure.add_subplot()
-    for span in found:
+    for span in data.spans:
         y = rows.index(span.row)
         width = max(span.end - span.start, minimum)
         ax.barh(
@@ -179,13 +179,7 @@ def timeline_png(experiment: ExperimentData) -> bytes | None:
     return _png(figure)
 
 
-def render_pngs(experiment: ExperimentData, result: Importance) -> dict[str, bytes]:
-    """Section id → PNG bytes, for every figure there is data for."""
-    made = {
-        "curves": curves_png(experiment),
-        "parallel": parallel_png(experiment),
-        "importance": importance_png(result),
-        "progress": progress_png(experiment),
-        "resources": timeline_png(experiment),
-    }
+def render_pngs(views: list[View[Any]]) -> dict[str, bytes]:
+    """Section id → PNG bytes, in page order, for every figure there is data for."""
+    made = {v.id: v.section.png(v.experiment, v.data) for v in views if v.section.png}
     return {key: png for key, png in made.items() if png is not None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,10 +10,13 @@ from pathlib import Path
 from pipetune._io import atomic_write_bytes, atomic_write_text
 from pipetune.errors import ConfigError
 from pipetune.experiment import REPORT_FILE
-from pipetune.report._importance import importance
+from pipetune.report._html import render_html
 from pipetune.report._links import Link
 from pipetune.report._load import load_experiment
+from pipetune.report._markdown import render_markdown
 from pipetune.report._model import ExperimentData
+from pipetune.report._sections import fill
+from pipetune.report._static import render_pngs
 
 FORMATS = ("html", "png", "md")
 HTML_FILE = REPORT_FILE
@@ -55,28 +59,23 @@ def write_files(experiment: ExperimentData, formats: Iterable[str] = ("html",)) 
     if "md" in chosen:
         chosen.add("png")
     folder = experiment.folder
-    result = importance(experiment)
+    views = fill(experiment)
     files = ReportFiles()
     names: dict[str, str] = {}
     if "png" in chosen:
-        from pipetune.report._static import render_pngs
-
-        for section, data in render_pngs(experiment, result).items():
+        for section, data in render_pngs(views).items():
             names[section] = png_name(section)
             files.pngs.append(atomic_write_bytes(folder / names[section], data))
     if "md" in chosen:
-        from pipetune.report._markdown import render_markdown
-
-        text = render_markdown(experiment, result, names, [])
+        shown = [dataclasses.replace(v, png=names.get(v.id)) for v in views]
+        text = render_markdown(experiment, shown, [])
         files.markdown = atomic_write_text(folder / MARKDOWN_FILE, text)
     if "html" in chosen:
         import plotly.offline
 
-        from pipetune.report._html import render_html
-
         extra = [Link("report.md", MARKDOWN_FILE)] if files.markdown else []
         extra += [Link(f"{s}.png", n) for s, n in names.items()]
-        page = render_html(experiment, result, plotly.offline.get_plotlyjs(), extra)
+        page = render_html(experiment, views, plotly.offline.get_plotlyjs(), extra)
         files.html = atomic_write_text(folder / HTML_FILE, page)
     return files
 
