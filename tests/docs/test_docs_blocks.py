@@ -98,7 +98,7 @@ def _check_algorithms(settings: Any) -> None:
     from pipetune.errors import ConfigError
     from pipetune.tune._algorithms import make_scheduler, make_search_alg
 
-    make_scheduler(settings.scheduler, settings.metric, settings.mode.value, 10)
+    make_scheduler(settings.scheduler, 10)
     try:
         make_search_alg(settings.search_alg, settings.seed, settings.max_concurrent_trials)
     except ConfigError as exc:
