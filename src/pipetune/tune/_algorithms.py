@@ -325,6 +325,7 @@ def _lookup(registry: Mapping[str, E], kind: str, what: str, key_path: str) -> E
     if kind in registry:
         return registry[kind]
     close = difflib.get_close_matches(kind, list(registry), n=3, cutoff=0.6)
+    close += [n for n in registry if kind and n.startswith(kind) and n not in close]  # median
     raise ConfigError(
         f"unknown {what} {kind!r}; valid: {', '.join(registry)}",
         key_path=key_path,

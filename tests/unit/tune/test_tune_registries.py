@@ -174,6 +174,8 @@ def test_a_registered_name_is_one_word(name: str) -> None:
         ("ashaa", lambda s: make_scheduler(s, 2), "did you mean 'asha'?"),
         ({"type": "hyper_band"}, lambda s: make_scheduler(s, 2), "did you mean 'hyperband'?"),
         ("optunaa", lambda s: make_search_alg(s, None, None), "did you mean 'optuna'?"),
+        ("median", lambda s: make_scheduler(s, 2), "did you mean 'median_stopping'?"),
+        ("bayesopt", lambda s: make_search_alg(s, None, None), "did you mean 'hyperopt'?"),
     ],
 )
 def test_a_misspelt_name_gets_a_suggestion(spec: Any, make: Any, suggestion: str) -> None:
