@@ -3,8 +3,8 @@
 MkDocs runs this file as a hook (``hooks:`` in mkdocs.yml). A page holds a marker such as
 ``<!-- generated:tune-settings -->`` and the hook replaces it with Markdown built from the
 code itself (the pydantic models, the registries, ``build_parser()``), so the reference
-cannot drift from the code. An unknown marker, or a registry entry without a description
-here, fails the build.
+cannot drift from the code. An unknown marker, or a registry entry without a description,
+fails the build.
 
 ``python docs/gen_reference.py NAME`` prints one section, for a look without building.
 """
@@ -197,67 +197,31 @@ def _space_types() -> str:
     return "\n".join(rows)
 
 
-# The registries name the entries; the words about them live here. A registry entry
-# without words (or words without an entry) fails the build.
-SCHEDULER_DOCS = {
-    "fifo": ("FIFOScheduler", "runs every trial to its end"),
-    "asha": (
-        "ASHAScheduler",
-        "stops the worst trials at rungs (1, 2, 4, ... iterations with `reduction_factor: 2`); "
-        "`grace_period: 1` and `max_t` = the iteration budget unless given",
-    ),
-    "hyperband": (
-        "HyperBandScheduler",
-        "synchronous successive halving in brackets; `max_t` = the iteration budget",
-    ),
-    "median_stopping": (
-        "MedianStoppingRule",
-        "stops a trial that is worse than the median of the others at the same iteration; "
-        "`grace_period: 1`, `min_samples_required: 2` unless given",
-    ),
-    "pbt": (
-        "PopulationBasedTraining",
-        "every `perturbation_interval` (default 1) iterations, poor trials continue from a "
-        "good trial's checkpoint with perturbed values; needs `hyperparam_mutations`",
-    ),
-}
-
-SEARCH_ALG_DOCS = {
-    "random": ("BasicVariantGenerator", "independent random samples; `seed` makes them repeatable"),
-    "grid": (
-        "BasicVariantGenerator",
-        "the same generator: every combination of the `grid_search` values, "
-        "`num_samples` times each",
-    ),
-    "optuna": ("OptunaSearch", "TPE; the options go to Optuna's `TPESampler`"),
-    "hyperopt": ("HyperOptSearch", "TPE; needs `pip install 'pipetune[hyperopt]'`"),
-    "bohb": ("TuneBOHB", "BOHB; needs the packages `hpbandster` and `ConfigSpace`"),
-}
-
-
-def _registry_table(registry: dict[str, Any], docs: dict[str, tuple[str, str]], what: str) -> str:
-    if set(registry) != set(docs):
+def _registry_table(registry: dict[str, Any], what: str) -> str:
+    """One row per registry entry, in the words the entry carries; an entry without them
+    (``ray_class`` and ``summary`` of ``register_scheduler``/``register_search_alg``) fails
+    the build."""
+    bare = [name for name, entry in registry.items() if not (entry.ray_class and entry.summary)]
+    if bare:
         raise ValueError(
-            f"docs/gen_reference.py describes the {what} {sorted(docs)}, the code has "
-            f"{sorted(registry)}: update the descriptions"
+            f"the {what} {bare} have no ray_class or summary: give them where they are registered"
         )
     rows = ["| name | Ray Tune class | what it does |", "|---|---|---|"]
-    for name in registry:
-        cls, text = docs[name]
-        rows.append(f"| `{name}` | `{cls}` | {text} |")
+    for name, entry in registry.items():
+        rows.append(f"| `{name}` | `{entry.ray_class}` | {entry.summary} |")
     return "\n".join(rows)
 
 
 def _schedulers() -> str:
-    from pipetune.tune._algorithms import SCHEDULERS
+    from pipetune.tune import SCHEDULERS
 
-    return _registry_table(SCHEDULERS, SCHEDULER_DOCS, "schedulers")
+    return _registry_table(SCHEDULERS, "schedulers")
 
 
 def _search_algs() -> str:
-    from pipetune.tune._algorithms import SEARCH_ALGS
+    from pipetune.tune import SEARCH_ALGS
 
-    return _registry_table(SEARCH_ALGS, SEARCH_ALG_DOCS, "search algorithms")
+    return _registry_table(SEARCH_ALGS, "search algorithms")
 
 
 def _optimizers() -> str:

@@ -98,7 +98,11 @@ def _check_algorithms(settings: Any) -> None:
     from pipetune.errors import ConfigError
     from pipetune.tune._algorithms import make_scheduler, make_search_alg
 
-    make_scheduler(settings.scheduler, settings.metric, settings.mode.value, 10)
+    # A class of the reader's own module (class_path: my_schedulers.X) is not here to build.
+    if all(_importable(target) for target in _targets(settings.scheduler)):
+        make_scheduler(settings.scheduler, 10)
+    if not all(_importable(target) for target in _targets(settings.search_alg)):
+        return
     try:
         make_search_alg(settings.search_alg, settings.seed, settings.max_concurrent_trials)
     except ConfigError as exc:
@@ -121,7 +125,10 @@ def validate_yaml(block: Block, folder: Path) -> None:
     tune = data.get("tune")
     key = tune.get("pipeline", "training_pipeline") if isinstance(tune, dict) else None
     key = key or "training_pipeline"
-    buildable = all(_importable(target) for target in _targets(data.get(key)))
+    algorithms = (
+        [tune.get(k) for k in ("scheduler", "search_alg")] if isinstance(tune, dict) else []
+    )
+    buildable = all(_importable(target) for target in _targets([data.get(key), *algorithms]))
     if key in data and "tune" in data:
         experiment = Experiment(config)
         if buildable:  # searched keys, the pipeline, the scheduler and the search algorithm

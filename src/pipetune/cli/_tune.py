@@ -15,8 +15,8 @@ _SETTINGS = [
     ("--metric", str, "metric to optimise"),
     ("--mode", str, "min or max"),
     ("--num-samples", int, "number of trials"),
-    ("--scheduler", str, "fifo, asha, hyperband, median_stopping, pbt"),
-    ("--search-alg", str, "random, grid, optuna, hyperopt, bohb"),
+    ("--scheduler", str, "%(names)s"),  # the registry's names, read when help is shown
+    ("--search-alg", str, "%(names)s"),
     ("--max-concurrent-trials", int, "cap on parallel trials"),
     ("--max-failures", int, "retries of a failing trial"),
     ("--storage-path", str, "folder holding experiments"),
@@ -24,6 +24,22 @@ _SETTINGS = [
     ("--seed", int, "seed of the search algorithm"),
     ("--time-budget-s", float, "end the experiment after this many seconds"),
 ]
+
+
+class _Names:
+    """The names of a registry of pipetune.tune, read only when the help is formatted
+    (importing pipetune.tune imports torch: seconds every command would pay)."""
+
+    def __init__(self, registry: str) -> None:
+        self.registry = registry
+
+    def __str__(self) -> str:
+        from pipetune.tune import _algorithms
+
+        return ", ".join(getattr(_algorithms, self.registry))
+
+
+_REGISTRIES = {"--scheduler": "SCHEDULERS", "--search-alg": "SEARCH_ALGS"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -39,9 +55,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="override a config key; tune.* keys set tune settings; repeatable",
     )
     for flag, kind, text in _SETTINGS:
-        parser.add_argument(
+        action = parser.add_argument(
             flag, type=kind, default=None, help=f"{text} (tune.{flag[2:].replace('-', '_')})"
         )
+        if flag in _REGISTRIES:
+            action.names = _Names(_REGISTRIES[flag])
     parser.add_argument(
         "--address", default=None, help="attach to a running Ray cluster (auto or HOST:PORT)"
     )

@@ -3,7 +3,7 @@
 It knows nothing of Ray or torch.
 """
 
-from pipetune.config._instantiate import build, check, is_declaration
+from pipetune.config._instantiate import build, check, is_declaration, locate
 from pipetune.config._overrides import apply_overrides
 from pipetune.config._paths import has_path, iter_paths, suggest_paths
 from pipetune.config._resolve import resolve
@@ -18,6 +18,7 @@ __all__ = [
     "is_declaration",
     "iter_paths",
     "load_config",
+    "locate",
     "resolve",
     "suggest_paths",
 ]

@@ -124,7 +124,7 @@ def _to_hydra(
         args = {k: v for k, v in node.items() if k not in _HYDRA_KEYS}
         args_path = path
     args_paths[path] = args_path
-    target = _locate(source, target_name, child(path, CLASS_PATH if CLASS_PATH in node else TARGET))
+    target = locate(source, target_name, child(path, CLASS_PATH if CLASS_PATH in node else TARGET))
     if not node.get("_partial_"):
         _check_signature(source, target, target_name, node.get("_args_", []), args, args_path)
     built = {
@@ -145,7 +145,9 @@ def _to_hydra(
     return {**hydra_node, **built}
 
 
-def _locate(source: ConfigSource, name: Any, key_path: str) -> Callable[..., Any]:
+def locate(source: ConfigSource, name: Any, key_path: str) -> Callable[..., Any]:
+    """Import the target ``name`` once the instantiation policy allows it (never call it);
+    a refusal or an import error is a ConfigError at ``key_path`` of ``source``."""
     if not isinstance(name, str) or not name:
         raise source.error(f"class path must be a dotted name, got {name!r}", key_path=key_path)
     refused = refusal(name)

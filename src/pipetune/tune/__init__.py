@@ -1,5 +1,13 @@
 """Tune layer: search spaces from YAML, Tuner assembly, resources, resume and results."""
 
+from pipetune.tune._algorithms import (
+    SCHEDULERS,
+    SEARCH_ALGS,
+    SchedulerEntry,
+    SearchAlgEntry,
+    register_scheduler,
+    register_search_alg,
+)
 from pipetune.tune._results import print_summary
 from pipetune.tune._resume import resume_experiment
 from pipetune.tune._runner import Experiment, ExperimentOutcome
@@ -7,13 +15,19 @@ from pipetune.tune._settings import Resources, TuneSettings, load_settings
 from pipetune.tune._space import SpaceType, build_search_space
 
 __all__ = [
+    "SCHEDULERS",
+    "SEARCH_ALGS",
     "Experiment",
     "ExperimentOutcome",
     "Resources",
+    "SchedulerEntry",
+    "SearchAlgEntry",
     "SpaceType",
     "TuneSettings",
     "build_search_space",
     "load_settings",
     "print_summary",
+    "register_scheduler",
+    "register_search_alg",
     "resume_experiment",
 ]

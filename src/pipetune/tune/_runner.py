@@ -32,7 +32,7 @@ from pipetune.experiment import (
 )
 from pipetune.parser import ConfigParser
 from pipetune.pipeline import Trainer
-from pipetune.tune._algorithms import make_scheduler, make_search_alg
+from pipetune.tune._algorithms import make_scheduler, make_search_alg, scheduler_entry
 from pipetune.tune._checks import (
     check_effective_overrides,
     check_trial_count,
@@ -109,11 +109,6 @@ def _errored(result_grid: Any) -> set[str]:
     return {trial.trial_id for trial in grid_trials(result_grid) if trial.error_file}
 
 
-def _is_pbt(spec: Any) -> bool:
-    kind = spec.get("type") if isinstance(spec, dict) else spec
-    return str(kind).lower() == "pbt"
-
-
 def _trainer_index(pipeline: Any) -> int:
     steps = list(pipeline)
     for index, step in enumerate(steps):
@@ -184,7 +179,7 @@ class Experiment:
         budget = int(self.settings.stop.get("training_iteration", 0) or epochs or 100)
         s = self.settings
         with self._located():  # built now, so that a bad name fails before Ray starts
-            self.scheduler = make_scheduler(s.scheduler, s.metric, s.mode.value, budget)
+            self.scheduler = make_scheduler(s.scheduler, budget)
             self.search_alg = make_search_alg(s.search_alg, s.seed, s.max_concurrent_trials)
         return pipeline, index
 
@@ -400,9 +395,9 @@ class Experiment:
             storage_path=str(self.path.parent),
             stop=stopper,
             failure_config=tune.FailureConfig(max_failures=s.max_failures),
-            # PBT exploits other trials' checkpoints: keep them all.
+            # The scheduler's entry says if it needs them all (PBT exploits them).
             checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=None if _is_pbt(s.scheduler) else 2
+                num_to_keep=None if scheduler_entry(s.scheduler).keeps_all_checkpoints else 2
             ),
             callbacks=[
                 HistoryRecorder(self.path),

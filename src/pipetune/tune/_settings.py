@@ -42,10 +42,14 @@ class TuneSettings(BaseModel):
         default_factory=dict, description="config path → {type: ..., ...}"
     )
     scheduler: str | dict[str, Any] | None = Field(
-        "asha", description="fifo, asha, hyperband, median_stopping, pbt, or {type: ..., ...}"
+        "asha",
+        description="a registered name (see Schedulers), {type: NAME, ...}, "
+        "or a class of your own: {class_path: ..., init_args: ...}",
     )
     search_alg: str | dict[str, Any] | None = Field(
-        "random", description="random, grid, optuna, hyperopt, bohb, or {type: ..., ...}"
+        "random",
+        description="a registered name (see Search algorithms), {type: NAME, ...}, "
+        "or a class of your own: {class_path: ..., init_args: ...}",
     )
     stop: dict[str, float] = Field(
         default_factory=dict, description="stop a trial when a result reaches these values"

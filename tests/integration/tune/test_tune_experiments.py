@@ -19,7 +19,7 @@ from pipetune.cli.main import main
 from pipetune.errors import ConfigError, PipetuneError
 from pipetune.experiment import read_history
 from pipetune.parser import ConfigParser
-from pipetune.tune import Experiment, ExperimentOutcome
+from pipetune.tune import SCHEDULERS, Experiment, ExperimentOutcome, register_scheduler
 
 pytestmark = pytest.mark.ray
 
@@ -76,6 +76,71 @@ def test_scheduler_and_search_alg_run_to_the_end(
         assert 1e-3 <= float(row["config/learning_rate"]) <= 1e-1
         assert 1 <= int(row["iterations"]) <= 2
     assert (outcome.path / "best_config.yaml").exists()
+
+
+# -- a scheduler of the user's: registered, or by class_path (issue 16, point 3) ----------------
+
+
+def _checkpoints(outcome_path: Path) -> list[Path]:
+    return sorted(outcome_path.glob("*/checkpoint_*"))
+
+
+@pytest.mark.slow
+def test_a_scheduler_registered_from_outside_runs(
+    ray_local: object, make_module: Callable[..., str], tmp_path: Path
+) -> None:
+    from ray.tune.schedulers import FIFOScheduler
+
+    built: list[tuple[dict[str, Any], int]] = []
+
+    def factory(options: dict[str, Any], budget: int) -> Any:
+        built.append((options, budget))
+        return FIFOScheduler()
+
+    register_scheduler("test_every_epoch_kept", factory, keeps_all_checkpoints=True)
+    try:
+        outcome = run_toy(
+            make_module,
+            tmp_path,
+            epochs=3,
+            scheduler={"type": "test_every_epoch_kept", "note": "from a test"},
+        )
+    finally:
+        SCHEDULERS.pop("test_every_epoch_kept")
+    assert_completed(outcome, 2)
+    assert built == [({"note": "from a test"}, 3)]  # its options and the epoch budget
+    # keeps_all_checkpoints: every epoch's checkpoint of each trial stays (2 otherwise)
+    assert len(_checkpoints(outcome.path)) == 2 * 3
+
+
+USER_SCHEDULER = '''
+from ray.tune.schedulers import FIFOScheduler
+
+
+class EveryTrialToTheEnd(FIFOScheduler):
+    """A user's scheduler, in a module next to the config."""
+
+    keeps_all_checkpoints = True
+
+    def __init__(self, label: str = ""):
+        super().__init__()
+        self.label = label
+'''
+
+
+@pytest.mark.slow
+def test_a_scheduler_given_by_class_path_runs(
+    ray_local: object, make_module: Callable[..., str], tmp_path: Path
+) -> None:
+    module = make_module(USER_SCHEDULER, tmp_path)  # the config's folder, not sys.path
+    scheduler = {"class_path": f"{module}.EveryTrialToTheEnd", "init_args": {"label": "mine"}}
+    config = write_toy(make_module, tmp_path, epochs=3, scheduler=scheduler)
+    assert main(["tune", str(config)]) == 0
+    folder = tmp_path / "runs" / "exp"
+    rows = read_results(folder)
+    assert [r["status"] for r in rows] == ["TERMINATED"] * 2
+    assert [int(r["iterations"]) for r in rows] == [3, 3]
+    assert len(_checkpoints(folder)) == 2 * 3  # the class says keeps_all_checkpoints
 
 
 # -- one grid experiment, several checks ---------------------------------------------------------

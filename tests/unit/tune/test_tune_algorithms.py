@@ -29,7 +29,7 @@ MUTATIONS = {"learning_rate": {"type": "loguniform", "lower": 1e-4, "upper": 1e-
 
 
 def scheduler(spec: Any, budget: int = 5) -> Any:
-    return make_scheduler(spec, "val_loss", "min", budget)
+    return make_scheduler(spec, budget)
 
 
 # -- schedulers ----------------------------------------------------------------------------
