@@ -1,5 +1,5 @@
 """Trainers inside a Ray Tune trial: a seed-style subclass reporting with ray.train.report,
-and the default loop reporting (with checkpoints) through TuneReporter."""
+and the default loop reporting (with checkpoints) through the TuneReporter added to it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from torch.utils.data import TensorDataset
 
 import pipetune  # noqa: F401  (before ray: sets RAY_TRAIN_V2_ENABLED=0)
 from pipetune.torch import TorchTrainer
-from pipetune.torch._reporter import CHECKPOINT_FILE
+from pipetune.tune import TuneReporter
+from pipetune.tune._reporter import CHECKPOINT_FILE
 
 pytestmark = pytest.mark.ray
 
@@ -83,6 +84,7 @@ def seed_trainable(config: dict[str, Any]) -> None:
 def default_loop_trainable(config: dict[str, Any]) -> None:
     torch.manual_seed(0)
     trainer = TorchTrainer(config=config, epochs=EPOCHS, model=torch.nn.Linear(4, 2))
+    trainer.add_callback(TuneReporter())  # the trainer's defaults know nothing of Tune
     trainer.execute(separable(64, 1), separable(32, 2))
 
 
