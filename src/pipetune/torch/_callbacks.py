@@ -27,6 +27,11 @@ class DivergedError(PipetuneError, ArithmeticError):
 class Callback:
     """Base class of trainer callbacks."""
 
+    def on_restore(self, trainer: TorchTrainer) -> None:
+        """After model, optimizer and data loaders exist, before any callback's
+        ``on_fit_start``: where an integration loads a checkpoint (the Tune reporter does),
+        so that every ``on_fit_start`` sees the restored epoch and state."""
+
     def on_fit_start(self, trainer: TorchTrainer) -> None:
         """After model, optimizer and data loaders exist, before the first epoch."""
 

@@ -140,6 +140,8 @@ class TorchTrainer(Trainer):
             self.logger.save_hyperparameters(self.config.model_dump())
         try:
             for callback in self.callbacks:
+                callback.on_restore(self)
+            for callback in self.callbacks:
                 callback.on_fit_start(self)
             self.train()
             for callback in self.callbacks:

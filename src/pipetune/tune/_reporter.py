@@ -36,7 +36,9 @@ class TuneReporter(Callback):
     def __init__(self, checkpoint_every: int = 1) -> None:
         self.checkpoint_every = checkpoint_every
 
-    def on_fit_start(self, trainer: TorchTrainer) -> None:
+    def on_restore(self, trainer: TorchTrainer) -> None:
+        # before every callback's on_fit_start, so they all see the restored state; the
+        # reporter itself is added last, so it reports and checkpoints after all of them
         if ray_session() is None:
             return
         from ray import tune

@@ -166,3 +166,24 @@ def test_add_callback_appends_after_the_others() -> None:
     stopper = EarlyStopping()
     assert trainer.add_callback(stopper) is stopper
     assert [type(cb) for cb in trainer.callbacks] == [MetricHistory, NaNGuard, EarlyStopping]
+
+
+def test_on_restore_runs_for_every_callback_before_any_on_fit_start(tmp_path: Path) -> None:
+    source = scripted(2, EarlyStopping(patience=3))
+    source.fit(dataset(), dataset(seed=1))
+    path = source.save_checkpoint(tmp_path / "ckpt.pt", source.current_epoch)
+
+    class SeesStart(Callback):
+        def on_fit_start(self, trainer: TorchTrainer) -> None:
+            self.start = trainer.start_epoch
+
+    class RestoresLate(Callback):  # added last, like the Tune reporter
+        def on_restore(self, trainer: TorchTrainer) -> None:
+            trainer.load_checkpoint(path)
+
+    sees, stopper = SeesStart(), EarlyStopping(patience=3)
+    trainer = scripted(8, sees, stopper)
+    trainer.add_callback(RestoresLate())
+    trainer.fit(dataset(), dataset(seed=1))
+    assert sees.start == 2  # the restore came before the first on_fit_start
+    assert stopper.stopped_epoch == 3

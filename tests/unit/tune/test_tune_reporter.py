@@ -41,6 +41,7 @@ def test_tune_reporter_outside_ray_is_a_noop() -> None:
             raise AssertionError("no checkpoint outside Tune")
 
     trainer = NoSave(config=CONFIG, epochs=2, model=model(), strategy="local")
+    reporter.on_restore(trainer)
     reporter.on_fit_start(trainer)
     reporter.on_epoch_end(trainer, 0, {"val_loss": 1.0})
     trainer.add_callback(TuneReporter())
