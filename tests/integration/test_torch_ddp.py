@@ -11,8 +11,9 @@ import torch
 from torch.utils.data import TensorDataset
 
 import pipetune  # noqa: F401  (before ray: sets RAY_TRAIN_V2_ENABLED=0)
-from pipetune.torch import Callback, DDPStrategy, TorchTrainer, TuneReporter
+from pipetune.torch import Callback, DDPStrategy, TorchTrainer
 from pipetune.torch._callbacks import Metrics
+from pipetune.tune import TuneReporter
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -96,3 +97,55 @@ def test_ddp_two_workers_through_ray_train(ray_local: Any, by_value: None) -> No
     assert metrics["shard_samples"] == TRAIN_SIZE / 2  # each worker sees half the data...
     assert metrics["train_samples"] == TRAIN_SIZE  # ...and the counts are summed over both
     assert 0.0 <= metrics["val_accuracy"] <= 1.0
+
+
+class FinalWeights(Callback):
+    """Rank 0 writes the weights it ends the fit with (the driver must end with the same)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def on_fit_end(self, trainer: TorchTrainer) -> None:
+        if trainer.strategy.is_main_worker() and trainer.model is not None:
+            torch.save(trainer.strategy.unwrap(trainer.model).state_dict(), self.path)
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize(
+    "reporter",
+    [TuneReporter(checkpoint_every=0), None],
+    ids=["reporter-without-checkpoints", "no-reporter"],
+)
+def test_ddp_fit_hands_back_trained_weights_without_any_checkpoint(
+    ray_local: Any, by_value: None, tmp_path: Any, reporter: TuneReporter | None
+) -> None:
+    """Issue 16: with ``checkpoint_every=0`` the driver got the untrained model back, since
+    the weights came from the reporter's last checkpoint. Rank 0 now returns them itself."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(6, 2))
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    rank0 = tmp_path / "rank0.pt"
+    callbacks: list[Callback] = [FinalWeights(str(rank0))]
+    if reporter is not None:
+        callbacks.append(reporter)
+    trainer = TorchTrainer(
+        config={"batch_size": 8, "optim_lr": 0.05, "seed": 0},
+        epochs=2,
+        model=model,
+        strategy=DDPStrategy(workers=2, use_gpu=False),
+        callbacks=callbacks,
+    )
+
+    *_, final_model = trainer.execute(dataset(TRAIN_SIZE, 1), dataset(VAL_SIZE, 2))
+
+    assert isinstance(final_model, torch.nn.Sequential) and final_model is trainer.model
+    final = final_model.state_dict()
+    assert any(not torch.equal(final[k], initial[k]) for k in initial)  # it trained
+    trained = torch.load(rank0, weights_only=True)
+    assert final.keys() == trained.keys()
+    for key, value in trained.items():
+        assert torch.equal(final[key], value), key  # exactly rank 0's final weights
+    assert [int(row["epoch"]) for row in trainer.history] == [0, 1]  # rank 0's history too
+    for key in ("train_loss", "val_loss", "val_accuracy"):
+        assert key in trainer.final_metrics, sorted(trainer.final_metrics)
+    assert trainer.final_metrics["val_loss"] == trainer.history[-1]["val_loss"]

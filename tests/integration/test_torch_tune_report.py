@@ -1,5 +1,5 @@
 """Trainers inside a Ray Tune trial: a seed-style subclass reporting with ray.train.report,
-and the default loop reporting (with checkpoints) through TuneReporter."""
+and the default loop reporting (with checkpoints) through the TuneReporter added to it."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import torch
 from torch.utils.data import TensorDataset
 
 import pipetune  # noqa: F401  (before ray: sets RAY_TRAIN_V2_ENABLED=0)
-from pipetune.torch import TorchTrainer
-from pipetune.torch._reporter import CHECKPOINT_FILE
+from pipetune.torch import Callback, EarlyStopping, TorchTrainer
+from pipetune.tune import TuneReporter
+from pipetune.tune._reporter import CHECKPOINT_FILE
 
 pytestmark = pytest.mark.ray
 
@@ -83,6 +84,7 @@ def seed_trainable(config: dict[str, Any]) -> None:
 def default_loop_trainable(config: dict[str, Any]) -> None:
     torch.manual_seed(0)
     trainer = TorchTrainer(config=config, epochs=EPOCHS, model=torch.nn.Linear(4, 2))
+    trainer.add_callback(TuneReporter())  # the trainer's defaults know nothing of Tune
     trainer.execute(separable(64, 1), separable(32, 2))
 
 
@@ -149,3 +151,77 @@ def test_default_loop_reports_and_checkpoints_through_tune_reporter(
         state = torch.load(Path(folder) / CHECKPOINT_FILE, weights_only=False)
     assert state["epoch"] == EPOCHS - 1
     assert state["metrics"]["val_loss"] == pytest.approx(result.metrics["val_loss"])
+
+
+SCRIPTED = [1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]  # best at epoch 0, worse ever after
+
+
+class ScriptedTrainer(TorchTrainer):
+    """Reports a fixed val_loss sequence, so when EarlyStopping stops is known."""
+
+    def validation_epoch(self, epoch: int) -> dict[str, float]:
+        return {"val_loss": SCRIPTED[min(epoch, len(SCRIPTED) - 1)]}
+
+
+class FailOnce(Callback):
+    """Raises at the start of epoch 2 on the first attempt only (a marker file remembers)."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = Path(marker)
+
+    def on_epoch_start(self, trainer: TorchTrainer, epoch: int) -> None:
+        if epoch == 2 and not self.marker.exists():
+            self.marker.write_text("failed once")
+            raise RuntimeError("injected failure at epoch 2")
+
+
+class StopperRecord(Callback):
+    def __init__(self, stopper: EarlyStopping, out: str) -> None:
+        self.stopper, self.out = stopper, Path(out)
+
+    def on_fit_end(self, trainer: TorchTrainer) -> None:
+        s = self.stopper
+        self.out.write_text(f"{s.stopped_epoch} {s.best} {s.bad_epochs} {len(trainer.history)}")
+
+
+def restored_trainable(config: dict[str, Any]) -> None:
+    torch.manual_seed(0)
+    stopper = EarlyStopping(patience=3)
+    trainer = ScriptedTrainer(
+        config={"batch_size": 16, "optim_lr": 0.01},
+        epochs=len(SCRIPTED),
+        model=torch.nn.Linear(4, 2),
+        callbacks=[stopper, FailOnce(config["marker"]), StopperRecord(stopper, config["out"])],
+    )
+    trainer.add_callback(TuneReporter(checkpoint_every=1))
+    trainer.execute(separable(64, 1), separable(32, 2))
+
+
+def test_a_trial_restored_by_tune_keeps_its_early_stopping_counters(
+    ray_local: Any, by_value: None, tmp_path: Path
+) -> None:
+    """Issue 16: the retried trial restarts from its epoch-1 checkpoint with best 1.0 and one
+    bad epoch, so it stops after epoch 3 as an uninterrupted fit would (with the counters
+    lost, it took epoch 2's 2.0 as a new best and ran on to epoch 5)."""
+    from ray import tune
+
+    out = tmp_path / "stopper.txt"
+    tuner = tune.Tuner(
+        restored_trainable,
+        param_space={"marker": str(tmp_path / "failed"), "out": str(out)},
+        tune_config=tune.TuneConfig(num_samples=1, metric="val_loss", mode="min"),
+        run_config=tune.RunConfig(
+            storage_path=str(tmp_path),
+            name="restored",
+            verbose=0,
+            failure_config=tune.FailureConfig(max_failures=1),
+        ),
+    )
+    results = tuner.fit()
+    assert not results.errors, results.errors
+    assert (tmp_path / "failed").exists()  # it did fail once and was restored
+    result = results.get_best_result()
+    assert result.metrics["training_iteration"] == 4  # epochs 0-3, none twice
+    stopped_epoch, best, bad_epochs, history = out.read_text().split()
+    assert (int(stopped_epoch), float(best), int(bad_epochs)) == (3, 1.0, 3)
+    assert int(history) == 4  # the history came back with the checkpoint too

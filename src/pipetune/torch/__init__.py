@@ -1,9 +1,12 @@
-"""Torch layer: TorchTrainer, TrainingConfiguration, strategies and callbacks.
+"""Torch layer: TorchTrainer, TrainingConfiguration, strategies and callbacks; no Ray.
 
 The seed's import paths are public modules too: ``pipetune.torch.trainer``,
-``pipetune.torch.config`` and ``pipetune.torch.distributed``.
+``pipetune.torch.config`` and ``pipetune.torch.distributed``. The Tune reporter and DDP
+through Ray Train live in the tune layer (``pipetune.tune.TuneReporter``); a fit of several
+workers runs through the launcher registered for its strategy (``register_launcher``).
 """
 
+from pipetune._launch import register_launcher
 from pipetune.torch._callbacks import (
     Callback,
     DivergedError,
@@ -14,7 +17,6 @@ from pipetune.torch._callbacks import (
 )
 from pipetune.torch._config import LOSSES, OPTIMIZERS, TrainingConfiguration, register_optimizer
 from pipetune.torch._progress import EpochProgressBar
-from pipetune.torch._reporter import TuneReporter
 from pipetune.torch._strategy import (
     DDPStrategy,
     DeepSpeedStrategy,
@@ -40,7 +42,7 @@ __all__ = [
     "Strategy",
     "TorchTrainer",
     "TrainingConfiguration",
-    "TuneReporter",
     "make_strategy",
+    "register_launcher",
     "register_optimizer",
 ]

@@ -1,14 +1,16 @@
 """Callbacks: typed hooks that the trainer calls from one fixed list.
 
 Every hook is a documented no-op; override the ones you need. A callback may stop the fit
-by setting ``trainer.should_stop = True``.
+by setting ``trainer.should_stop = True``. A callback with state (counters, a best value,
+a history) returns it from ``state_dict`` and takes it back in ``load_state_dict``: the
+trainer's checkpoints carry it, so a resumed, restored or exploited fit continues with it.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipetune.errors import PipetuneError
 
@@ -24,6 +26,11 @@ class DivergedError(PipetuneError, ArithmeticError):
 
 class Callback:
     """Base class of trainer callbacks."""
+
+    def on_restore(self, trainer: TorchTrainer) -> None:
+        """After model, optimizer and data loaders exist, before any callback's
+        ``on_fit_start``: where an integration loads a checkpoint (the Tune reporter does),
+        so that every ``on_fit_start`` sees the restored epoch and state."""
 
     def on_fit_start(self, trainer: TorchTrainer) -> None:
         """After model, optimizer and data loaders exist, before the first epoch."""
@@ -43,6 +50,13 @@ class Callback:
     def on_exception(self, trainer: TorchTrainer, exception: BaseException) -> None:
         """When the fit raises; the exception propagates after every callback ran."""
 
+    def state_dict(self) -> dict[str, Any]:
+        """What this callback must keep across a checkpoint (empty: nothing)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Take back what :meth:`state_dict` returned (from a checkpoint)."""
+
 
 class MetricHistory(Callback):
     """Keeps every epoch's metrics in ``history`` (also ``trainer.history``)."""
@@ -52,6 +66,13 @@ class MetricHistory(Callback):
 
     def on_epoch_end(self, trainer: TorchTrainer, epoch: int, metrics: Metrics) -> None:
         self.history.append({"epoch": float(epoch), **metrics})
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": [dict(row) for row in self.history]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        # in place: ``trainer.history`` and other holders of the list see the restored rows
+        self.history[:] = [dict(row) for row in state.get("history", [])]
 
 
 class NaNGuard(Callback):
@@ -83,6 +104,18 @@ class EarlyStopping(Callback):
         self.best: float | None = None
         self.bad_epochs = 0
         self.stopped_epoch: int | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best": self.best,
+            "bad_epochs": self.bad_epochs,
+            "stopped_epoch": self.stopped_epoch,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = state.get("best")
+        self.bad_epochs = int(state.get("bad_epochs", 0))
+        self.stopped_epoch = state.get("stopped_epoch")
 
     def _improved(self, value: float) -> bool:
         if self.best is None:
@@ -132,6 +165,12 @@ class ModelCheckpoint(Callback):
             resume,
         )
         self.best: float | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = state.get("best")
 
     @property
     def last_path(self) -> Path:

@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from pipetune._io import atomic_open
+from pipetune._launch import launcher_for
 from pipetune._seed import seed_everything
 from pipetune.errors import ConfigError
 from pipetune.pipeline import Trainer
@@ -22,7 +23,6 @@ from pipetune.torch._callbacks import (
     NaNGuard,
 )
 from pipetune.torch._config import TrainingConfiguration
-from pipetune.torch._reporter import TuneReporter
 from pipetune.torch._strategy import Strategy, make_strategy
 
 
@@ -31,7 +31,8 @@ class TorchTrainer(Trainer):
 
     Override :meth:`create_model_loss_optimizer`, :meth:`train_step`,
     :meth:`validation_step` or the whole :meth:`train` loop; add behaviour with
-    ``callbacks`` (history, NaN guard and the Tune reporter are always there).
+    ``callbacks`` (history and NaN guard are always there) or :meth:`add_callback`; a Tune
+    trial adds its reporter (``pipetune.tune.TuneReporter``) that way.
     Each epoch yields ``train_loss``, ``val_loss``, ``val_accuracy`` (classification),
     ``epoch_time`` and ``samples_per_s``.
     """
@@ -73,13 +74,22 @@ class TorchTrainer(Trainer):
     def _with_default_callbacks(
         callbacks: list[Callback], checkpoint_dir: str | Path | None
     ) -> list[Callback]:
-        defaults: list[Callback] = [MetricHistory(), NaNGuard(), TuneReporter()]
+        defaults: list[Callback] = [MetricHistory(), NaNGuard()]
         if checkpoint_dir is not None:
             defaults.append(ModelCheckpoint(checkpoint_dir))
         present = {type(cb) for cb in callbacks}
         return [cb for cb in defaults if type(cb) not in present] + callbacks
 
     # -- public surface ------------------------------------------------------------------
+
+    def add_callback(self, callback: Callback) -> Callback:
+        """Append ``callback`` (called after the ones already there); returns it.
+
+        This is how an integration extends a trainer it did not build: a Tune trial adds
+        ``pipetune.tune.TuneReporter``, ``pipetune run`` a progress bar on a terminal.
+        """
+        self.callbacks.append(callback)
+        return callback
 
     @property
     def history(self) -> list[Metrics]:
@@ -97,11 +107,11 @@ class TorchTrainer(Trainer):
     ) -> tuple[Any, Any, Any, torch.nn.Module | None]:
         """Fit the model; return the datasets and the trained model (the seed's contract)."""
         if self.strategy.workers > 1 and not self.strategy.is_distributed():
-            from pipetune.torch._ddp import fit_with_ray_train
-
-            self.final_metrics = fit_with_ray_train(
-                self, train_dataset, validation_dataset, test_dataset
-            )
+            # Several processes: the launcher registered for the strategy starts them (Ray
+            # Train for ``ddp``, registered by ``import pipetune``) and hands back the final
+            # weights; this module never imports it.
+            launch = launcher_for(self.strategy.name, self.strategy.workers)
+            self.final_metrics = launch(self, train_dataset, validation_dataset, test_dataset)
         else:
             self.fit(train_dataset, validation_dataset, test_dataset)
         return train_dataset, validation_dataset, test_dataset, self.model
@@ -129,6 +139,8 @@ class TorchTrainer(Trainer):
             self.logger.create_logger_context(rank=self.strategy.global_rank())
             self.logger.save_hyperparameters(self.config.model_dump())
         try:
+            for callback in self.callbacks:
+                callback.on_restore(self)
             for callback in self.callbacks:
                 callback.on_fit_start(self)
             self.train()
@@ -316,33 +328,69 @@ class TorchTrainer(Trainer):
         metrics: Metrics | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> Path:
-        """Write model, optimizer and epoch to ``path`` atomically (temp file + rename)."""
-        assert self.model is not None
+        """Write :meth:`checkpoint_state` to ``path`` atomically (temp file + rename)."""
+        state = self.checkpoint_state(epoch, metrics, extra)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        state = {
-            "epoch": epoch,
-            "model": self.strategy.unwrap(self.model).state_dict(),
-            "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
-            "metrics": dict(metrics or {}),
-            "config": self.config.model_dump(),
-            **dict(extra or {}),
-        }
         with atomic_open(path, "wb") as handle:
             torch.save(state, handle)
         return path
 
     def load_checkpoint(self, path: str | Path) -> dict[str, Any]:
-        """Restore model and optimizer from ``path``; training resumes at the next epoch."""
-        assert self.model is not None
+        """Restore a checkpoint of :meth:`save_checkpoint`; training resumes at the next epoch."""
         state: dict[str, Any] = torch.load(
             path, map_location=self.strategy.device(), weights_only=False
         )
+        self.restore_state(state)
+        return state
+
+    def checkpoint_state(
+        self, epoch: int, metrics: Metrics | None = None, extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Model, optimizer, epoch, metrics, config and every callback's state."""
+        assert self.model is not None
+        return {
+            "epoch": epoch,
+            "model": self.strategy.unwrap(self.model).state_dict(),
+            "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
+            "metrics": dict(metrics or {}),
+            "config": self.config.model_dump(),
+            "callbacks": self.callbacks_state(),
+            **dict(extra or {}),
+        }
+
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        """Take back a :meth:`checkpoint_state`: model, optimizer, callbacks, next epoch."""
+        assert self.model is not None
         self.strategy.unwrap(self.model).load_state_dict(state["model"])
         if self.optimizer is not None and state.get("optimizer") is not None:
             self.optimizer.load_state_dict(state["optimizer"])
+        self.load_callbacks_state(state.get("callbacks") or {})
         self.start_epoch = int(state["epoch"]) + 1
-        return state
+
+    def callbacks_state(self) -> dict[str, dict[str, Any]]:
+        """Each callback's non-empty ``state_dict``, by :func:`_callback_keys`."""
+        states = {key: cb.state_dict() for key, cb in _callback_keys(self.callbacks)}
+        return {key: state for key, state in states.items() if state}
+
+    def load_callbacks_state(self, states: Mapping[str, Mapping[str, Any]]) -> None:
+        """Hand each callback its saved state; callbacks without one keep theirs."""
+        for key, callback in _callback_keys(self.callbacks):
+            if key in states:
+                callback.load_state_dict(dict(states[key]))
+
+
+def _callback_keys(callbacks: Sequence[Callback]) -> list[tuple[str, Callback]]:
+    """A stable key per callback: its class name, with ``#n`` for the n-th repeat (n >= 1),
+    so a state finds its callback whatever was added before or after it."""
+    seen: dict[str, int] = {}
+    keyed = []
+    for callback in callbacks:
+        name = type(callback).__qualname__
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        keyed.append((name if count == 0 else f"{name}#{count}", callback))
+    return keyed
 
 
 def _batch_len(batch: Any) -> int:

@@ -1,4 +1,5 @@
-"""Tune layer: search spaces from YAML, Tuner assembly, resources, resume and results."""
+"""Tune layer: search spaces from YAML, Tuner assembly, resources, resume and results; the
+Ray integration of the trainer (``TuneReporter``, DDP through Ray Train)."""
 
 from pipetune.tune._algorithms import (
     SCHEDULERS,
@@ -8,6 +9,7 @@ from pipetune.tune._algorithms import (
     register_scheduler,
     register_search_alg,
 )
+from pipetune.tune._reporter import TuneReporter
 from pipetune.tune._results import print_summary
 from pipetune.tune._resume import resume_experiment
 from pipetune.tune._runner import Experiment, ExperimentOutcome
@@ -23,6 +25,7 @@ __all__ = [
     "SchedulerEntry",
     "SearchAlgEntry",
     "SpaceType",
+    "TuneReporter",
     "TuneSettings",
     "build_search_space",
     "load_settings",

@@ -14,8 +14,9 @@ from pipetune._seed import declared_seed, trial_seed
 from pipetune._session import current_trial_id
 from pipetune.config import ConfigSource, apply_overrides, resolve
 from pipetune.parser import add_import_paths, build_step
-from pipetune.torch import DDPStrategy, DivergedError, TuneReporter
+from pipetune.torch import DDPStrategy, DivergedError, TorchTrainer
 from pipetune.tune._metrics import checked_reports
+from pipetune.tune._reporter import TuneReporter
 
 
 def run_trial(
@@ -51,9 +52,7 @@ def run_trial(
     trainer = build_trial_trainer(source, trainer_path)
     if ddp_workers > 1 and not isinstance(getattr(trainer, "strategy", None), DDPStrategy):
         trainer.strategy = DDPStrategy(workers=ddp_workers)
-    for callback in getattr(trainer, "callbacks", []):
-        if isinstance(callback, TuneReporter):
-            callback.checkpoint_every = checkpoint_every
+    add_reporter(trainer, checkpoint_every)
     args = upstream if isinstance(upstream, tuple) else (upstream,)
     try:
         with checked_reports(metric):  # a metric that is not a number fails the trial
@@ -69,6 +68,17 @@ def run_trial(
 
 
 DIVERGED_DIR = "diverged"
+
+
+def add_reporter(trainer: Any, checkpoint_every: int) -> None:
+    """Connect the trial's trainer to Tune: a :class:`TuneReporter` checkpointing every
+    ``checkpoint_every`` epochs (the config's own reporter, if it has one, takes that
+    setting). A trainer that is no TorchTrainer reports by itself (``ray.train.report``)."""
+    reporters = [cb for cb in getattr(trainer, "callbacks", []) if isinstance(cb, TuneReporter)]
+    for reporter in reporters:
+        reporter.checkpoint_every = checkpoint_every
+    if not reporters and isinstance(trainer, TorchTrainer):
+        trainer.add_callback(TuneReporter(checkpoint_every=checkpoint_every))
 
 
 def build_trial_trainer(source: ConfigSource, trainer_path: str) -> Any:

@@ -1,11 +1,9 @@
-"""Callbacks: hook order, history, early stopping, NaN guard, checkpoints/resume, Tune reporter."""
+"""Callbacks: hook order, history, early stopping, NaN guard, checkpoints/resume, callback
+state in checkpoints (the Tune reporter's tests are in tests/unit/tune/test_tune_reporter.py)."""
 
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +20,8 @@ from pipetune.torch import (
     ModelCheckpoint,
     NaNGuard,
     TorchTrainer,
-    TuneReporter,
 )
 from pipetune.torch._callbacks import Metrics
-from pipetune.torch._reporter import ray_session
 
 CONFIG = {"batch_size": 16, "optim_lr": 0.05, "seed": 0}
 
@@ -102,7 +98,7 @@ def test_default_callbacks_come_first_and_are_not_duplicated(tmp_path: Path) -> 
         model=model(), callbacks=[history], checkpoint_dir=tmp_path, strategy="local"
     )
     types = [type(cb) for cb in trainer.callbacks]
-    assert types == [NaNGuard, TuneReporter, ModelCheckpoint, MetricHistory]
+    assert types == [NaNGuard, ModelCheckpoint, MetricHistory]  # no Tune reporter: no Ray
     assert trainer.callbacks[-1] is history
     trainer.fit(dataset())
     assert trainer.history is history.history
@@ -385,7 +381,9 @@ def test_resume_continues_epochs_with_saved_model_and_optimizer(tmp_path: Path) 
     second.fit(dataset(), dataset(seed=1))
 
     assert probe.start_epoch == 2
-    assert [int(m["epoch"]) for m in second.history] == [2, 3]
+    # the history is callback state too: the checkpoint brings epochs 0 and 1 back (issue 16)
+    assert [int(m["epoch"]) for m in second.history] == [0, 1, 2, 3]
+    assert second.history[:2] == first.history
     assert saved["model"].keys() == probe.model_state.keys()
     for key, value in saved["model"].items():
         assert torch.equal(probe.model_state[key], value), key
@@ -449,48 +447,3 @@ def test_crash_while_saving_keeps_the_previous_checkpoint(
     restored.create_model_loss_optimizer()
     restored.load_checkpoint(last)
     assert restored.start_epoch == 1
-
-
-# -- TuneReporter ----------------------------------------------------------------------
-
-
-def test_tune_reporter_outside_ray_is_a_noop() -> None:
-    assert ray_session() is None
-    reporter = TuneReporter()
-
-    class NoSave(TorchTrainer):
-        def save_checkpoint(self, *args: Any, **kwargs: Any) -> Path:
-            raise AssertionError("no checkpoint outside Tune")
-
-    trainer = NoSave(config=CONFIG, epochs=2, model=model(), strategy="local")
-    reporter.on_fit_start(trainer)
-    reporter.on_epoch_end(trainer, 0, {"val_loss": 1.0})
-    trainer.fit(dataset(), dataset(seed=1))  # the default TuneReporter is in there too
-    assert any(isinstance(cb, TuneReporter) for cb in trainer.callbacks)
-
-
-def test_a_fit_outside_ray_never_imports_ray() -> None:
-    code = textwrap.dedent(
-        """
-        import sys
-        import torch
-        from torch.utils.data import TensorDataset
-        from pipetune.torch import TorchTrainer, TuneReporter
-        from pipetune.torch._reporter import ray_session
-
-        torch.manual_seed(0)
-        x = torch.randn(16, 3)
-        data = TensorDataset(x, (x.sum(dim=1) > 0).long())
-        trainer = TorchTrainer(model=torch.nn.Linear(3, 2), epochs=2, config={"batch_size": 8})
-        assert any(isinstance(cb, TuneReporter) for cb in trainer.callbacks)
-        trainer.execute(data, data)
-        assert len(trainer.history) == 2
-        assert ray_session() is None
-        leaked = sorted(m for m in sys.modules if m == "ray" or m.startswith("ray."))
-        assert not leaked, leaked
-        print("no-ray-ok")
-        """
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert "no-ray-ok" in done.stdout

@@ -1,6 +1,7 @@
-"""The Tune reporter: the only piece of the trainer that talks to Ray, and only when asked.
+"""The Tune reporter: the callback a trial adds to its trainer (``trainer.add_callback``).
 
-Outside a Ray Tune trial (or a Ray Train worker) it does nothing and never imports Ray.
+The trainer knows nothing of Ray; this callback is where its epochs reach Tune. Outside a
+Ray Tune trial (or a Ray Train worker) it does nothing and never imports Ray.
 """
 
 from __future__ import annotations
@@ -11,25 +12,33 @@ from typing import TYPE_CHECKING, Any
 
 from pipetune._seed import SEED_RESULT
 from pipetune._session import ray_session
-from pipetune.torch._callbacks import Callback, Metrics
+from pipetune.torch import Callback
 
 if TYPE_CHECKING:
-    from pipetune.torch._trainer import TorchTrainer
+    from pipetune.torch import TorchTrainer
+
+Metrics = dict[str, float]
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
 
 class TuneReporter(Callback):
-    """Reports each epoch's metrics to Ray Tune, with a checkpoint every ``checkpoint_every``.
+    """Reports each epoch's metrics to Ray Tune, with a checkpoint every ``checkpoint_every``
+    epochs (0: none).
 
-    A trial restored by Tune (resume, retry after failure, PBT exploit) starts from the
-    checkpoint Tune hands back.
+    A pipetune trial adds one to its trainer; add it yourself (``trainer.add_callback(
+    TuneReporter())``) to a TorchTrainer that you run in a Tune trainable of your own. A trial
+    restored by Tune (resume, retry after failure, PBT exploit) starts from the checkpoint
+    Tune hands back: weights, optimizer, epoch and every callback's state (early-stopping
+    counters, history).
     """
 
     def __init__(self, checkpoint_every: int = 1) -> None:
         self.checkpoint_every = checkpoint_every
 
-    def on_fit_start(self, trainer: TorchTrainer) -> None:
+    def on_restore(self, trainer: TorchTrainer) -> None:
+        # before every callback's on_fit_start, so they all see the restored state; the
+        # reporter itself is added last, so it reports and checkpoints after all of them
         if ray_session() is None:
             return
         from ray import tune
