@@ -21,8 +21,6 @@ from pipetune.experiment._files import (
 from pipetune.experiment._history import History, HistoryWriter, read_history
 from pipetune.experiment._lock import ExperimentLock
 from pipetune.experiment._results import (
-    CONFIG_PREFIX,
-    best_column,
     parse_cell,
     read_results,
     write_results,
@@ -39,7 +37,6 @@ from pipetune.experiment._status import FINISHED, Status
 __all__ = [
     "BEST_CONFIG_FILE",
     "CONFIG_COPY",
-    "CONFIG_PREFIX",
     "DIVERGED_DIR",
     "FINISHED",
     "HISTORY_FILE",
@@ -54,7 +51,6 @@ __all__ = [
     "StateTrial",
     "Status",
     "TuneState",
-    "best_column",
     "holds_experiment",
     "latest_state_file",
     "move_aside",

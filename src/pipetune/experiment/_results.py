@@ -16,15 +16,10 @@ from typing import Any
 from pipetune._io import atomic_write_text
 from pipetune.experiment._files import RESULTS_FILE
 
-CONFIG_PREFIX = "config/"
 TEXT_COLUMNS = ("trial_id", "status", "error")
 
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.I)
-
-
-def best_column(metric: str) -> str:
-    return f"best_{metric}"
 
 
 def write_results(rows: list[dict[str, Any]], folder: Path) -> Path:
