@@ -34,7 +34,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +76,20 @@ def _snapshot(folder: Path) -> dict[str, bytes | None]:
     }
 
 
-def _ray_sessions(pid: int) -> set[Path]:
-    """Ray session folders a driver with process id ``pid`` created (``session_<date>_<pid>``)."""
+def _ray_sessions(pid: int, since: float = 0.0) -> set[Path]:
+    """Ray session folders a driver with process id ``pid`` created (``session_<date>_<pid>``).
+
+    ``since`` (a ``time.time()``) drops folders named for an earlier time: process ids wrap
+    (32768 here) in a long test run, so an earlier process with this pid may have left one.
+    """
     roots = {os.environ.get("RAY_TMPDIR"), os.environ.get("TMPDIR"), "/tmp", tempfile.gettempdir()}
     found: set[Path] = set()
     for root in filter(None, roots):
-        found.update(Path(root, "ray").glob(f"session_*_{pid}"))
+        for session in Path(root, "ray").glob(f"session_*_{pid}"):
+            stamp = session.name.removeprefix("session_").rsplit("_", 1)[0]
+            started = datetime.strptime(stamp, "%Y-%m-%d_%H-%M-%S_%f").timestamp()
+            if started >= since - 1.0:
+                found.add(session)
     return found
 
 
@@ -206,6 +216,7 @@ def test_refused_by_the_command(case: dict[str, Any], tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != ALLOWED_ENV}
     env.update({"HOME": str(box.home), "PIPETUNE_DATA": str(box.data)})
     env.update({k: str(v) for k, v in (case.get("env") or {}).items()})
+    launched = time.time()
     process = subprocess.Popen(
         [sys.executable, "-m", "pipetune.cli.main", *box.args(case)],
         cwd=box.dir,
@@ -217,7 +228,7 @@ def test_refused_by_the_command(case: dict[str, Any], tmp_path: Path) -> None:
     out, err = process.communicate(timeout=120)
     assert_refused(case, process.returncode, out, err)
     box.assert_untouched()
-    assert not _ray_sessions(process.pid), "a Ray session was started"
+    assert not _ray_sessions(process.pid, since=launched), "a Ray session was started"
 
 
 # -- the corpus itself -----------------------------------------------------------------------
