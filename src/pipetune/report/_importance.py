@@ -6,6 +6,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipetune._mode import Mode
 from pipetune.report._model import TERMINATED, ExperimentData, Trial
 from pipetune.report._params import ParamSpec, describe, label
 
@@ -89,7 +90,7 @@ def _fanova(trials: list[Trial], specs: list[ParamSpec], mode: str) -> dict[str,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            study = optuna.create_study(direction="minimize" if mode == "min" else "maximize")
+            study = optuna.create_study(direction=Mode(mode).direction)
             study.add_trials(
                 [
                     optuna.trial.create_trial(

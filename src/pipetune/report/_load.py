@@ -13,6 +13,7 @@ import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from pipetune._mode import Mode
 from pipetune.errors import ConfigError
 from pipetune.experiment import TuneState, latest_state_file, read_state
 from pipetune.report._files import (
@@ -28,7 +29,7 @@ from pipetune.report._files import (
 from pipetune.report._model import INCOMPLETE, ExperimentData, Trial, finite
 
 DEFAULT_METRIC = "val_loss"
-DEFAULT_MODE = "min"
+DEFAULT_MODE = Mode.MIN
 
 
 def load_experiment(
@@ -37,7 +38,7 @@ def load_experiment(
     """Everything the report needs from ``folder``; ``metric``/``mode`` override the config's."""
     root = Path(folder).expanduser().resolve()
     _check_folder(root, folder)
-    if mode is not None and mode not in ("min", "max"):
+    if mode is not None and mode not in tuple(Mode):
         raise ConfigError(f"mode must be 'min' or 'max', got {mode!r}", key_path="mode")
     notes: list[str] = []
     results = read_results(root)
@@ -46,7 +47,7 @@ def load_experiment(
     metric, mode = _metric_and_mode(root, results, state, metric, mode, notes)
     trials = _merge(results, state, history, metric, mode)
     notes += _notes(results, state, history, trials)
-    return ExperimentData(root, metric, mode, trials, notes)
+    return ExperimentData(root, metric, Mode(mode), trials, notes)
 
 
 def _check_folder(root: Path, given: str | Path) -> None:
@@ -109,7 +110,7 @@ def _metric_and_mode(
     )
     chosen = next(str(c) for c in candidates if c)
     chosen_mode = str(mode or meta.get("mode") or tune.get("mode") or DEFAULT_MODE).lower()
-    if chosen_mode not in ("min", "max"):
+    if chosen_mode not in tuple(Mode):
         notes.append(f"unknown mode {chosen_mode!r} in the config: '{DEFAULT_MODE}' assumed")
         chosen_mode = DEFAULT_MODE
     configured = tune.get("metric")
@@ -149,7 +150,6 @@ def _merge(
     rows = {str(r["trial_id"]): r for r in results or []}
     curves = _by_trial(history.rows)
     ids = sorted({*rows, *state.trials, *curves})
-    pick = min if mode == "min" else max
     trials = []
     for trial_id in ids:
         row, known, curve = rows.get(trial_id), state.trials.get(trial_id), curves.get(trial_id, [])
@@ -157,7 +157,7 @@ def _merge(
         trial = Trial(trial_id=trial_id, status=known.status if known else INCOMPLETE)
         trial.history = curve
         trial.final = values[-1] if values else None
-        trial.best = pick(values) if values else None
+        trial.best = Mode(mode).best_value(values) if values else None
         steps = [finite(r.get("training_iteration")) for r in curve]
         trial.iterations = int(max((s for s in steps if s is not None), default=0))
         trial.time_total_s = finite(curve[-1].get("time_total_s")) if curve else None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipetune._mode import Mode
 from pipetune.experiment import Status
 
 TERMINATED = Status.TERMINATED
@@ -40,9 +41,12 @@ class ExperimentData:
 
     folder: Path
     metric: str
-    mode: str
+    mode: Mode
     trials: list[Trial]
     notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.mode = Mode.of(self.mode)  # a caller may pass the YAML's word
 
     @property
     def name(self) -> str:
@@ -56,14 +60,13 @@ class ExperimentData:
         return names
 
     def better(self, a: float, b: float) -> bool:
-        return a < b if self.mode == "min" else a > b
+        return self.mode.better(a, b)
 
     def ranked(self) -> list[Trial]:
         """Trials with a metric, best first, then the others in their order."""
-        sign = 1.0 if self.mode == "min" else -1.0
         scored = [t for t in self.trials if t.best is not None]
-        scored.sort(key=lambda t: sign * (t.best or 0.0))
-        return scored + [t for t in self.trials if t.best is None]
+        unscored = [t for t in self.trials if t.best is None]
+        return self.mode.ranked(scored, key=lambda t: t.best or 0.0) + unscored
 
     @property
     def best_trial(self) -> Trial | None:

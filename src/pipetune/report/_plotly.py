@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from pipetune._mode import Mode
 from pipetune.report._colors import status_color, trial_colors
 from pipetune.report._importance import Importance
 from pipetune.report._model import ExperimentData, format_value
@@ -103,7 +104,7 @@ def parallel_figure(experiment: ExperimentData, data: Parallel) -> Any | None:
     line = {
         "color": data.metric,
         "colorscale": "Viridis",
-        "reversescale": experiment.mode == "min",
+        "reversescale": experiment.mode == Mode.MIN,
         "showscale": True,
         "colorbar": {"title": {"text": _e(experiment.metric)}},
     }

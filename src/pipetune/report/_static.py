@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any
 
+from pipetune._mode import Mode
 from pipetune.report._colors import status_color, trial_colors
 from pipetune.report._importance import Importance
 from pipetune.report._model import ExperimentData
@@ -82,7 +83,7 @@ def parallel_png(experiment: ExperimentData, data: Parallel) -> bytes | None:
         return None
     figure = _figure(max(6.0, 2.0 * len(data.axes)), 4.5)
     ax = figure.add_subplot()
-    cmap = colormaps["viridis_r" if experiment.mode == "min" else "viridis"]
+    cmap = colormaps["viridis_r" if experiment.mode == Mode.MIN else "viridis"]
     norm = Normalize(
         min(data.metric),
         max(data.metric) if max(data.metric) > min(data.metric) else min(data.metric) + 1,

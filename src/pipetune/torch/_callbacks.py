@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipetune._mode import Mode
 from pipetune.errors import PipetuneError
 
 if TYPE_CHECKING:
@@ -98,9 +99,8 @@ class EarlyStopping(Callback):
     def __init__(
         self, monitor: str = "val_loss", mode: str = "min", patience: int = 3, min_delta: float = 0
     ) -> None:
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        self.monitor, self.mode, self.patience, self.min_delta = monitor, mode, patience, min_delta
+        self.monitor, self.mode, self.patience = monitor, Mode.of(mode), patience
+        self.min_delta = min_delta
         self.best: float | None = None
         self.bad_epochs = 0
         self.stopped_epoch: int | None = None
@@ -118,11 +118,7 @@ class EarlyStopping(Callback):
         self.stopped_epoch = state.get("stopped_epoch")
 
     def _improved(self, value: float) -> bool:
-        if self.best is None:
-            return True
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+        return self.mode.better(value, self.best, margin=self.min_delta)
 
     def on_epoch_end(self, trainer: TorchTrainer, epoch: int, metrics: Metrics) -> None:
         if self.monitor not in metrics:
@@ -161,7 +157,7 @@ class ModelCheckpoint(Callback):
         self.every_n_epochs, self.monitor, self.mode, self.resume = (
             every_n_epochs,
             monitor,
-            mode,
+            Mode.of(mode),
             resume,
         )
         self.best: float | None = None
@@ -191,10 +187,7 @@ class ModelCheckpoint(Callback):
         is_best = False
         if self.monitor is not None and self.monitor in metrics:
             value = metrics[self.monitor]
-            better = self.best is None or (
-                value < self.best if self.mode == "min" else value > self.best
-            )
-            if better and math.isfinite(value):
+            if self.mode.better(value, self.best) and math.isfinite(value):
                 self.best, is_best = value, True
         if (epoch + 1) % self.every_n_epochs == 0 or is_best:
             extra = {"best_metric": self.best}

@@ -11,6 +11,7 @@ from typing import Any
 from ray.tune import Callback
 from ray.tune.result import TRAINING_ITERATION
 
+from pipetune._mode import Mode
 from pipetune.experiment import HistoryWriter
 from pipetune.tune._contract import NON_METRIC_KEYS
 
@@ -164,7 +165,7 @@ class LiveTable(Callback):
         )
         for column in ("trial", "status", "iter", self.metric, "best"):
             table.add_column(column)
-        sign = 1 if self.mode == "min" else -1
+        sign = Mode(self.mode).sign
 
         def order(item: tuple[str, dict[str, Any]]) -> tuple[int, float]:
             best = item[1].get("best")
@@ -192,9 +193,8 @@ class LiveTable(Callback):
         value = result.get(self.metric)
         if isinstance(value, int | float) and math.isfinite(value):
             row["value"] = value
-            best = row.get("best")
-            better = best is None or (value < best if self.mode == "min" else value > best)
-            row["best"] = value if better else best
+            if Mode(self.mode).better(value, row.get("best")):
+                row["best"] = value
         self._refresh()
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from pipetune._io import atomic_write_text
+from pipetune._mode import Mode
 from pipetune._seed import SEED_RESULT, pin_seed
 from pipetune.config import ConfigSource
 from pipetune.experiment import (
@@ -62,7 +63,7 @@ def trial_rows(
         )
         values = [v for v in history.get(trial_id, []) if math.isfinite(v)]
         final = metrics.get(metric)
-        best = (min(values) if mode == "min" else max(values)) if values else final
+        best = Mode(mode).best_value(values) if values else final
         status = Status.of(statuses.get(trial_id)) or Status.TERMINATED
         if result.error is not None:
             status = Status.ERROR
@@ -110,8 +111,7 @@ def best_row(rows: list[dict[str, Any]], metric: str, mode: str) -> dict[str, An
     ]
     if not scored:
         return None
-    pick = min if mode == "min" else max
-    return pick(scored, key=lambda r: r[f"best_{metric}"])
+    return Mode(mode).best(scored, key=lambda r: r[f"best_{metric}"])
 
 
 def write_best_config(
@@ -143,7 +143,7 @@ def print_summary(rows: list[dict[str, Any]], metric: str, mode: str, limit: int
 
     key = f"best_{metric}"
     finite = [r for r in rows if isinstance(r.get(key), int | float) and math.isfinite(r[key])]
-    ordered = sorted(finite, key=lambda r: r[key], reverse=(mode == "max"))
+    ordered = Mode(mode).ranked(finite, key=lambda r: r[key])
     ordered += [r for r in rows if r not in finite]
     config_keys = [k for k in (rows[0] if rows else {}) if k.startswith("config/")]
     table = Table(title=f"{len(rows)} trials, best {metric} ({mode}) first")

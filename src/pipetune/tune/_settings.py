@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 from pathlib import PurePosixPath
 from types import UnionType
 from typing import Any, Literal, Union, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipetune._mode import Mode
 from pipetune.config import ConfigSource, resolve
 from pipetune.errors import ConfigError
-
-
-class Mode(StrEnum):
-    MIN = "min"
-    MAX = "max"
 
 
 class Resources(BaseModel):
@@ -73,9 +68,7 @@ class TuneSettings(BaseModel):
     @field_validator("mode", mode="before")
     @classmethod
     def _mode(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.lower() not in ("min", "max"):
-            raise ValueError("mode must be 'min' or 'max'")
-        return value.lower() if isinstance(value, str) else value
+        return Mode.of(value.lower()) if isinstance(value, str) else value
 
     @field_validator("name")
     @classmethod
