@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 
 class PipetuneError(Exception):
     """Base class of every error pipetune raises on purpose.
@@ -43,3 +45,12 @@ class ConfigError(PipetuneError, ValueError):
 
 class PipelineError(PipetuneError, RuntimeError):
     """A pipeline could not pass data from one step to the next."""
+
+
+def did_you_mean(
+    candidates: Sequence[str], quote: Callable[[str], str] = "'{}'".format
+) -> str | None:
+    """The hint ``did you mean 'a' or 'b'?`` for ``candidates``; None when there are none."""
+    if not candidates:
+        return None
+    return "did you mean " + " or ".join(quote(c) for c in candidates) + "?"

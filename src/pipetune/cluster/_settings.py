@@ -8,6 +8,7 @@ from typing import Any
 from omegaconf import OmegaConf
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipetune._validation import invalid
 from pipetune.config import ConfigSource
 from pipetune.errors import ConfigError
 
@@ -159,15 +160,12 @@ class SlurmSettings(BaseModel):
 
 
 def _located(exc: ValidationError, source: ConfigSource, flags: dict[str, str]) -> ConfigError:
-    first = exc.errors()[0]
-    parts = [str(p) for p in first["loc"]]
-    key = parts[0] if parts else ""
-    message = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        valid = ", ".join(sorted(SlurmSettings.model_fields))
+    problem = invalid(exc, SlurmSettings)
+    key = problem.key.split(".")[0]
+    if problem.unknown:
+        valid = ", ".join(problem.valid)
         return source.error(f"unknown setting 'slurm.{key}'", f"slurm.{key}", f"valid: {valid}")
-    if key and first["type"] != "value_error":
-        message = f"{message} (got {first.get('input')!r})"
+    message = problem.got if key and not problem.from_validator else problem.message
     if key in flags:
         return ConfigError(f"{flags[key]}: {message}")
-    return source.error(message, ".".join(["slurm", *parts]))
+    return source.error(message, ".".join(["slurm", *filter(None, [problem.key])]))

@@ -10,6 +10,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pipetune.config._paths import has_path, suggest_paths
 from pipetune.config._source import ConfigSource
+from pipetune.errors import did_you_mean
 
 
 def apply_overrides(source: ConfigSource, overrides: Mapping[str, Any] | None) -> ConfigSource:
@@ -22,11 +23,8 @@ def apply_overrides(source: ConfigSource, overrides: Mapping[str, Any] | None) -
     for key, value in (overrides or {}).items():
         key = str(key)
         if not has_path(result.tree, key):
-            suggestions = suggest_paths(result.tree, key)
-            hint = (
-                "did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "?"
-                if suggestions
-                else "use a dotted path such as 'pipeline.init_args.steps.2.init_args.epochs'"
+            hint = did_you_mean(suggest_paths(result.tree, key)) or (
+                "use a dotted path such as 'pipeline.init_args.steps.2.init_args.epochs'"
             )
             raise source.error(
                 f"override key '{key}' matches nothing in the config, so it would change nothing",

@@ -11,6 +11,7 @@ from omegaconf.errors import OmegaConfBaseException
 from pipetune.config._instantiate import dotted
 from pipetune.config._paths import has_path, suggest_paths
 from pipetune.config._source import ConfigSource
+from pipetune.errors import did_you_mean
 
 
 def resolve(source: ConfigSource, key_path: str | None = None) -> Any:
@@ -57,10 +58,8 @@ def _located(source: ConfigSource, exc: OmegaConfBaseException) -> Exception:
         # A ${...} names a variable: suggest keys at its own depth (top-level ones, mostly).
         close = suggest_paths(source.tree, name) if name else []
         suggestions = [s for s in close if s.count(".") == name.count(".")]
-        hint = (
-            "did you mean " + " or ".join(f"'${{{s}}}'" for s in suggestions) + "?"
-            if suggestions
-            else "define the variable at the top level of the config or fix the ${...} reference"
+        hint = did_you_mean(suggestions, "'${{{}}}'".format) or (
+            "define the variable at the top level of the config or fix the ${...} reference"
         )
     else:
         hint = None
@@ -68,9 +67,9 @@ def _located(source: ConfigSource, exc: OmegaConfBaseException) -> Exception:
 
 
 def _missing_key_hint(source: ConfigSource, key_path: str) -> str:
-    suggestions = suggest_paths(source.tree, key_path)
-    if suggestions:
-        return "did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "?"
+    hint = did_you_mean(suggest_paths(source.tree, key_path))
+    if hint:
+        return hint
     top = [str(k) for k in source.tree]
     if not top:
         return f"the config is empty; declare '{key_path}:' in it"

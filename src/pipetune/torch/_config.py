@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipetune._validation import invalid
 from pipetune.errors import ConfigError
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
@@ -132,17 +133,16 @@ class TrainingConfiguration(BaseModel):
         try:
             return cls(**dict(config or {}))
         except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(p) for p in first["loc"]) or "config"
-            if first["type"] == "extra_forbidden":
-                valid = ", ".join(sorted(cls.model_fields))
+            problem = invalid(exc, cls)
+            key = problem.key or "config"
+            if problem.unknown:
+                valid = ", ".join(problem.valid)
                 raise ConfigError(
                     f"unknown training setting '{key}'",
                     key_path=f"config.{key}",
                     hint=f"valid settings: {valid}; subclass TrainingConfiguration for your own",
                 ) from None
-            message = str(first["msg"]).removeprefix("Value error, ")
             raise ConfigError(
-                f"invalid training setting '{key}': {message} (got {first.get('input')!r})",
+                f"invalid training setting '{key}': {problem.got}",
                 key_path=f"config.{key}",
             ) from None

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from omegaconf import OmegaConf
 
 from pipetune.config import ConfigSource, build, is_declaration, locate
-from pipetune.errors import ConfigError
+from pipetune.errors import ConfigError, did_you_mean
 
 Spec = str | Mapping[str, Any] | None
 
@@ -329,11 +329,8 @@ def _lookup(registry: Mapping[str, E], kind: str, what: str, key_path: str) -> E
     raise ConfigError(
         f"unknown {what} {kind!r}; valid: {', '.join(registry)}",
         key_path=key_path,
-        hint=(
-            "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-            if close
-            else f"give one of these names, or a class of your own with {key_path}.class_path"
-        ),
+        hint=did_you_mean(close)
+        or f"give one of these names, or a class of your own with {key_path}.class_path",
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipetune.config import ConfigSource, apply_overrides, has_path, resolve, suggest_paths
-from pipetune.errors import ConfigError
+from pipetune.errors import ConfigError, did_you_mean
 
 
 def _two_samples(domain: Any) -> tuple[Any, Any] | None:
@@ -42,9 +42,8 @@ def check_effective_overrides(
             raise source.error(
                 f"search key '{key}' is not a key of the config",
                 key_path=f"tune.search_space.{key}",
-                hint="did you mean " + " or ".join(f"'{p}'" for p in close) + "?"
-                if close
-                else "name a key the pipeline reads, e.g. a variable used as ${...}",
+                hint=did_you_mean(close)
+                or "name a key the pipeline reads, e.g. a variable used as ${...}",
             )
         samples = _two_samples(domain)
         if samples is None:

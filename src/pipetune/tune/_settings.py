@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import PurePosixPath
-from types import UnionType
-from typing import Any, Literal, Union, get_origin
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipetune._mode import Mode
+from pipetune._validation import invalid
 from pipetune.config import ConfigSource, resolve
 from pipetune.errors import ConfigError
 
@@ -103,27 +103,14 @@ class TuneSettings(BaseModel):
         try:
             return cls(**raw)
         except ValidationError as exc:
-            # The deepest error is the most specific one: for a union such as
-            # resources_per_trial ('auto' | Resources), the member the input was meant for.
-            first = max(exc.errors(), key=lambda e: len(e["loc"]))
-            parts = list(first["loc"])
-            if len(parts) > 1 and get_origin(cls.model_fields[str(parts[0])].annotation) in (
-                Union,
-                UnionType,
-            ):
-                del parts[1]  # pydantic's union-member tag, not a key of the YAML
-            loc = ".".join(str(p) for p in parts)
-            key = f"tune.{loc}" if loc else "tune"
-            if first["type"] == "extra_forbidden":
-                model = Resources if parts[0] == "resources_per_trial" else cls
-                valid = ", ".join(sorted(model.model_fields))
+            problem = invalid(exc, cls)
+            key = f"tune.{problem.key}" if problem.key else "tune"
+            if problem.unknown:
+                valid = ", ".join(problem.valid)
                 raise ConfigError(
                     f"unknown setting '{key}'", file=file, key_path=key, hint=f"valid: {valid}"
                 ) from None
-            message = str(first["msg"]).removeprefix("Value error, ")
-            raise ConfigError(
-                f"{message} (got {first.get('input')!r})", file=file, key_path=key
-            ) from None
+            raise ConfigError(problem.got, file=file, key_path=key) from None
 
 
 # -- loading: the file's tune: section merged with the command line --------------------
