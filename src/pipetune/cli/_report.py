@@ -22,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--metric", default=None, help="metric to rank by (default: the tuned)")
     parser.add_argument("--mode", choices=("min", "max"), default=None, help="min or max")
     parser.add_argument("--open", action="store_true", help="open the report in a web browser")
+    parser.add_argument("--all", action="store_true", help="list every trial, not the best 10")
     parser.set_defaults(handler=run)
 
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     experiment = load_experiment(args.experiment_dir, args.metric, args.mode)
     files = write_files(experiment, args.formats or DEFAULT_FORMATS)
-    print_summary(experiment)
+    print_summary(experiment, None if args.all else 10)
     if files.pngs:
         print(f"figures: {len(files.pngs)} PNG(s) in {experiment.folder}")
     if files.markdown is not None and files.html is not None:

@@ -72,6 +72,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="start over: move an experiment already in the folder aside (<name>.old-<time>)",
     )
+    parser.add_argument(
+        "--all", action="store_true", help="list every trial in the summary, not the best 10"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -104,10 +107,13 @@ def run(args: argparse.Namespace) -> int:
         retry_errored=args.retry_errored,
         announce=lambda path: print(f"experiment: {path}", file=sys.stderr),
     )
+    from pipetune.experiment import space_labels
     from pipetune.tune import print_summary
 
     settings = experiment.settings
-    print_summary(outcome.rows, settings.metric, settings.mode.value)
+    labels = space_labels(settings.search_space)
+    limit = None if args.all else 10
+    print_summary(outcome.rows, settings.metric, settings.mode.value, limit, labels)
     if outcome.best is not None:
         print(f"best {settings.metric}: {outcome.best[f'best_{settings.metric}']:.4g}")
         print(f"best config: {outcome.path / 'best_config.yaml'}")

@@ -20,6 +20,7 @@ from pipetune.experiment._files import (
 )
 from pipetune.experiment._history import History, HistoryWriter, read_history
 from pipetune.experiment._lock import ExperimentLock
+from pipetune.experiment._names import LABEL, display_names, space_categories, space_labels
 from pipetune.experiment._results import (
     parse_cell,
     read_results,
@@ -40,6 +41,7 @@ __all__ = [
     "DIVERGED_DIR",
     "FINISHED",
     "HISTORY_FILE",
+    "LABEL",
     "LOCK_FILE",
     "META_FILE",
     "REPORT_FILE",
@@ -51,6 +53,7 @@ __all__ = [
     "StateTrial",
     "Status",
     "TuneState",
+    "display_names",
     "holds_experiment",
     "latest_state_file",
     "move_aside",
@@ -58,6 +61,8 @@ __all__ = [
     "read_history",
     "read_results",
     "read_state",
+    "space_categories",
+    "space_labels",
     "state_files",
     "write_results",
 ]

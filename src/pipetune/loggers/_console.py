@@ -20,7 +20,7 @@ def format_value(name: str, value: float | int) -> str:
     lowered = name.lower()
     if lowered.endswith(("time", "_sec", "_seconds")):
         return f"{value:.1f}s"
-    if lowered.endswith(("/s", "per_sec", "per_second", "throughput")):
+    if lowered.endswith(("/s", "_per_s", "per_sec", "per_second", "throughput")):
         return f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"

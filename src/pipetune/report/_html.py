@@ -80,9 +80,11 @@ generated {_e(time.strftime("%Y-%m-%d %H:%M:%S"))}</p>
 </header>"""
 
 
-def _kv_table(config: dict[str, Any]) -> str:
+def _kv_table(config: dict[str, Any], names: dict[str, str]) -> str:
+    """Hyperparameters under their short names; the full key shows on hover."""
     rows = "".join(
-        f"<tr><th>{_e(k)}</th><td>{_e(format_value(v))}</td></tr>" for k, v in config.items()
+        f'<tr><th title="{_e(k)}">{_e(names.get(k, k))}</th><td>{_e(format_value(v))}</td></tr>'
+        for k, v in config.items()
     )
     return f'<table class="kv">{rows}</table>' if rows else "<p>(no hyperparameters)</p>"
 
@@ -101,7 +103,7 @@ def best(view: View[Trial | None]) -> str:
     return f"""<p>Trial <code>{_e(best.trial_id)}</code> ({_e(best.status.lower())}):
 best <code>{_e(experiment.metric)}</code> = <strong>{_e(format_value(best.best))}</strong>,
 final {_e(format_value(best.final))} after {best.iterations} iteration(s).</p>
-{_kv_table(best.config)}
+{_kv_table(best.config, experiment.names)}
 <p>Reproduce it:</p>
 <pre><code id="reproduce">{_e(reproduce_command(experiment, best))}</code></pre>
 {details}"""
@@ -117,7 +119,11 @@ def _cell(value: Any, css: str = "") -> str:
 def trials(view: View[TrialTable]) -> str:
     if not view.experiment.trials:
         return '<p class="note">No trial has started yet.</p>'
-    head = "".join(f"<th>{_e(h)}</th>" for h in view.data.headers)
+    keys = view.data.keys
+    head = "".join(
+        f'<th title="{_e(keys[h])}">{_e(h)}</th>' if h in keys else f"<th>{_e(h)}</th>"
+        for h in view.data.headers
+    )
     best = view.experiment.best_trial
     rows = []
     for trial, (rank, _, status, *values, error) in view.data.rows:

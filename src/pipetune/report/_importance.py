@@ -16,7 +16,8 @@ MIN_RELIABLE_TRIALS = 10
 
 @dataclass
 class Importance:
-    """Share of the metric's variance each hyperparameter explains, most important first."""
+    """Share of the metric's variance each hyperparameter explains, most important first,
+    keyed by display name."""
 
     values: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -33,9 +34,13 @@ def importance(experiment: ExperimentData) -> Importance:
                 f"there are {len(complete)}"
             ]
         )
-    specs = [describe(n, [t.config.get(n) for t in complete]) for n in experiment.param_names]
+    specs = [
+        describe(n, [t.config.get(n) for t in complete], experiment.categories.get(n))
+        for n in experiment.param_names
+    ]
+    names = experiment.names
     varying = [s for s in specs if s is not None and s.varies]
-    constant = [s.name for s in specs if s is not None and not s.varies]
+    constant = [names[s.name] for s in specs if s is not None and not s.varies]
     if not varying:
         return Importance(
             notes=["skipped: no hyperparameter took more than one value in the completed trials"]
@@ -56,12 +61,12 @@ def importance(experiment: ExperimentData) -> Importance:
             "or more to be reliable, so read these as a rough hint"
         )
     try:
-        values = _fanova(usable, varying, experiment.mode)
+        found = _fanova(usable, varying, experiment.mode)
     except ImportError:
         return Importance(notes=[*notes, "skipped: fANOVA needs scikit-learn (pip install it)"])
     except Exception as exc:  # a report must not fail on an analysis
         return Importance(notes=[*notes, f"skipped: fANOVA failed ({exc})"])
-    return Importance(values, notes, len(usable))
+    return Importance({names[k]: v for k, v in found.items()}, notes, len(usable))
 
 
 def _distribution(spec: ParamSpec) -> Any:

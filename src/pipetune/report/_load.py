@@ -15,7 +15,13 @@ from omegaconf.errors import OmegaConfBaseException
 
 from pipetune._mode import Mode
 from pipetune.errors import ConfigError
-from pipetune.experiment import TuneState, latest_state_file, read_state
+from pipetune.experiment import (
+    TuneState,
+    latest_state_file,
+    read_state,
+    space_categories,
+    space_labels,
+)
 from pipetune.report._files import (
     CONFIG_COPY,
     HISTORY_FILE,
@@ -44,10 +50,21 @@ def load_experiment(
     results = read_results(root)
     state = read_state(root)
     history = read_history(root)
-    metric, mode = _metric_and_mode(root, results, state, metric, mode, notes)
+    tune = _tune_section(root / CONFIG_COPY)
+    metric, mode = _metric_and_mode(root, tune, results, state, metric, mode, notes)
     trials = _merge(results, state, history, metric, mode)
     notes += _notes(results, state, history, trials)
-    return ExperimentData(root, metric, Mode(mode), trials, notes)
+    space = tune.get("search_space")
+    space = space if isinstance(space, dict) else {}
+    return ExperimentData(
+        root,
+        metric,
+        Mode(mode),
+        trials,
+        notes,
+        labels=space_labels(space),
+        categories=space_categories(space),
+    )
 
 
 def _check_folder(root: Path, given: str | Path) -> None:
@@ -92,6 +109,7 @@ def _results_metric(results: list[dict[str, Any]] | None) -> str | None:
 
 def _metric_and_mode(
     root: Path,
+    tune: dict[str, Any],
     results: list[dict[str, Any]] | None,
     state: TuneState,
     metric: str | None,
@@ -99,7 +117,6 @@ def _metric_and_mode(
     notes: list[str],
 ) -> tuple[str, str]:
     meta = read_json(root / META_FILE)
-    tune = _tune_section(root / CONFIG_COPY)
     candidates = (
         metric,
         meta.get("metric"),

@@ -43,7 +43,9 @@ def best(view: View[Trial | None]) -> str:
         f"Trial {_md(best.trial_id)} ({_md(best.status.lower())}): best "
         f"{_md(experiment.metric)} = **{_md(best.best)}**, final {_md(best.final)} "
         f"after {best.iterations} iteration(s).\n\n"
-        + _table(["hyperparameter", "value"], [[k, v] for k, v in best.config.items()])
+        + _table(
+            ["hyperparameter", "value"], [[k, v] for k, v in experiment.named(best.config).items()]
+        )
         + f"\n\nReproduce it:\n\n```bash\n{reproduce_command(experiment, best)}\n```"
     )
 

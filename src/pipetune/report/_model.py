@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipetune._mode import Mode
-from pipetune.experiment import Status
+from pipetune.experiment import Status, display_names
 
 TERMINATED = Status.TERMINATED
 ERROR = Status.ERROR
@@ -44,9 +44,23 @@ class ExperimentData:
     mode: Mode
     trials: list[Trial]
     notes: list[str] = field(default_factory=list)
+    #: searched key → its ``label:`` in the saved search space
+    labels: dict[str, str] = field(default_factory=dict)
+    #: searched key → its categories, for the choice and grid-search keys
+    categories: dict[str, list[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.mode = Mode.of(self.mode)  # a caller may pass the YAML's word
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Searched key → the short name tables and plots show it under."""
+        return display_names(self.param_names, self.labels)
+
+    def named(self, config: dict[str, Any]) -> dict[str, Any]:
+        """A trial's config keyed by display names."""
+        names = self.names
+        return {names.get(k, k): v for k, v in config.items()}
 
     @property
     def name(self) -> str:
@@ -90,12 +104,14 @@ class TrialTable:
 
     headers: list[str]
     rows: list[tuple[Trial, list[Any]]]
+    #: header → the searched key it shortens
+    keys: dict[str, str] = field(default_factory=dict)
 
 
 def trial_table(experiment: ExperimentData) -> TrialTable:
     """Rank (None without a metric), id, status, metric, best, iterations, time, the
     hyperparameters, error (None when there is none)."""
-    metric, params = experiment.metric, experiment.param_names
+    metric, params, names = experiment.metric, experiment.param_names, experiment.names
     headers = ["#", "trial", "status", metric, f"best {metric}", "iterations", "time (s)"]
     rows = [
         (
@@ -114,7 +130,8 @@ def trial_table(experiment: ExperimentData) -> TrialTable:
         )
         for rank, trial in enumerate(experiment.ranked(), start=1)
     ]
-    return TrialTable([*headers, *params, "error"], rows)
+    shown = [names[p] for p in params]
+    return TrialTable([*headers, *shown, "error"], rows, dict(zip(shown, params, strict=True)))
 
 
 def format_value(value: Any) -> str:

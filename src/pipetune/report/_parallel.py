@@ -47,7 +47,10 @@ def _ticks(spec: ParamSpec) -> tuple[list[float], list[str]]:
 
 def parallel(experiment: ExperimentData) -> Parallel:
     scored = [t for t in experiment.trials if t.best is not None]
-    specs = [describe(n, [t.config.get(n) for t in scored]) for n in experiment.param_names]
+    specs = [
+        describe(n, [t.config.get(n) for t in scored], experiment.categories.get(n))
+        for n in experiment.param_names
+    ]
     varying = [s for s in specs if s is not None and s.varies]
     out = Parallel()
     if not scored:
@@ -63,9 +66,10 @@ def parallel(experiment: ExperimentData) -> Parallel:
             rows.append((trial.trial_id, [float(p or 0.0) for p in positions], trial.best or 0.0))
     if len(rows) < len(scored):
         out.notes.append(f"{len(scored) - len(rows)} trial(s) without every value left out")
+    names = experiment.names
     for index, spec in enumerate(varying):
         tickvals, ticktext = _ticks(spec)
-        name = f"{spec.name} (log)" if spec.log else spec.name
+        name = f"{names[spec.name]} (log)" if spec.log else names[spec.name]
         out.axes.append(Axis(name, [r[1][index] for r in rows], tickvals, ticktext))
     out.trial_ids = [r[0] for r in rows]
     out.metric = [r[2] for r in rows]

@@ -35,9 +35,12 @@ class ParamSpec:
     high: float
     choices: tuple[Primitive, ...]
 
+    #: how many of the choices the trials took (the axis may show more)
+    taken: int = 0
+
     @property
     def varies(self) -> bool:
-        return len(self.choices) > 1 if self.kind == "categorical" else self.high > self.low
+        return self.taken > 1 if self.kind == "categorical" else self.high > self.low
 
     def position(self, value: Any) -> float | None:
         """Where ``value`` lies on this parameter's axis (log10 or category index)."""
@@ -61,11 +64,19 @@ def _order(choice: Primitive) -> tuple[int, float, str]:
     return (0, number, "") if number is not None else (1, 0.0, str(choice))
 
 
-def describe(name: str, values: list[Any]) -> ParamSpec | None:
-    """The spec of a hyperparameter from the values its trials took (None values ignored)."""
+def describe(name: str, values: list[Any], categories: list[Any] | None = None) -> ParamSpec | None:
+    """The spec of a hyperparameter from the values its trials took (None values ignored).
+    ``categories`` (a choice in the search space) makes it categorical, numbers or not, with
+    the categories in the search space's order."""
     present = [v for v in values if v is not None]
     if not present:
         return None
+    if categories is not None:
+        known = [label(c) for c in categories]
+        extra = sorted({label(v) for v in present} - set(known), key=_order)
+        choices = tuple(dict.fromkeys([*known, *extra]))
+        taken = len({label(v) for v in present})
+        return ParamSpec(name, "categorical", False, 0.0, float(len(choices) - 1), choices, taken)
     if all(_is_number(v) for v in present):
         numbers = [float(v) for v in present]
         low, high = min(numbers), max(numbers)
@@ -74,4 +85,5 @@ def describe(name: str, values: list[Any]) -> ParamSpec | None:
         log = low > 0 and high / low > LOG_SPAN
         return ParamSpec(name, "float", log, low, high, ())
     choices = tuple(sorted({label(v) for v in present}, key=_order))
-    return ParamSpec(name, "categorical", False, 0.0, float(len(choices) - 1), choices)
+    high = float(len(choices) - 1)
+    return ParamSpec(name, "categorical", False, 0.0, high, choices, len(choices))

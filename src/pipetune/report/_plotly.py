@@ -37,7 +37,8 @@ def _e(value: Any) -> str:
 
 def _hover_config(experiment: ExperimentData, trial_id: str) -> str:
     trial = next(t for t in experiment.trials if t.trial_id == trial_id)
-    return "<br>".join(f"{_e(k)}={_e(format_value(v))}" for k, v in trial.config.items())
+    config = experiment.named(trial.config)
+    return "<br>".join(f"{_e(k)}={_e(format_value(v))}" for k, v in config.items())
 
 
 def curves_figure(experiment: ExperimentData, found: list[Curve]) -> Any | None:

@@ -7,20 +7,24 @@ from typing import Any
 from pipetune.report._model import ExperimentData, format_value
 
 
-def print_summary(experiment: ExperimentData, limit: int = 10, console: Any = None) -> None:
-    """Print the ``limit`` best trials (rich); ``console`` defaults to stdout."""
+def print_summary(experiment: ExperimentData, limit: int | None = 10, console: Any = None) -> None:
+    """Print the ``limit`` best trials (all with None; rich); ``console`` defaults to stdout."""
     from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = console or Console()
-    params = experiment.param_names
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # a log file: no width to fit, nothing to crop
+            console.width = 200
+    params, names = experiment.param_names, experiment.names
     ranked = experiment.ranked()
-    shown = ranked[:limit]
+    shown = ranked if limit is None else ranked[:limit]
+    count = f"top {len(shown)} of {len(ranked)}" if len(shown) < len(ranked) else str(len(ranked))
     table = Table(
         title=escape(
-            f"{experiment.name}: {len(ranked)} trial(s), best {experiment.metric} "
+            f"{experiment.name}: {count} trial(s), best {experiment.metric} "
             f"({experiment.mode}) first"
         ),
         box=box.SIMPLE_HEAD,
@@ -36,7 +40,8 @@ def print_summary(experiment: ExperimentData, limit: int = 10, console: Any = No
         ]
         for trial in shown
     ]
-    headers = ["trial", "status", f"best {experiment.metric}", "iter", "time (s)", *params]
+    headers = ["trial", "status", f"best {experiment.metric}", "iter", "time (s)"]
+    headers += [names[p] for p in params]
     for index, header in enumerate(headers):
         # The first columns keep their width; hyperparameters give way on narrow terminals.
         width = max([len(header), *(len(r[index]) for r in rows)]) if index < 3 else None
@@ -44,8 +49,8 @@ def print_summary(experiment: ExperimentData, limit: int = 10, console: Any = No
     for trial, row in zip(shown, rows, strict=True):
         best = trial is ranked[0] and trial.best is not None
         table.add_row(*(escape(cell) for cell in row), style="bold green" if best else None)
-    if len(ranked) > limit:
-        table.caption = f"… and {len(ranked) - limit} more in the report"
+    if len(shown) < len(ranked):
+        table.caption = f"… and {len(ranked) - len(shown)} more in the report (--all lists them)"
     console.print(table)
     for note in experiment.notes:
         console.print(f"note: {note}", style="yellow", markup=False, highlight=False)

@@ -246,6 +246,8 @@ def _optuna(options: dict[str, Any], seed: int | None, concurrency: int | None) 
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
+    # OptunaSearch creates its study inside fit; "A new study created in memory" is noise.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=seed, **options)
     return OptunaSearch(sampler=sampler)
 

@@ -4,6 +4,7 @@ runs in, and signals. The only module of the tune layer that starts Ray."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 from collections.abc import Iterator
@@ -26,6 +27,38 @@ def user_modules(folders: list[str]) -> list[str]:
         for init in sorted(folder.glob("*/__init__.py")):
             found.append(str(init.parent))
     return found
+
+
+#: Ray's notice that a new local cluster turned token authentication on: nothing to act on
+#: for an embedded Ray bound to loopback that ends with the driver
+_TOKEN_NOTICE = (
+    "ray._private.authentication.authentication_token_setup",
+    "Token authentication is enabled",
+)
+#: Tune's hint after Ctrl+C (``Tuner.restore(...)``): pipetune prints its own resume command
+_RESTORE_HINT = ("ray.tune.tune", "Experiment has been interrupted")
+
+
+class _Drop(logging.Filter):
+    """Drop the records of one logger whose message starts with ``prefix``."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefix)
+
+
+@contextlib.contextmanager
+def _silenced(logger: str, prefix: str) -> Iterator[None]:
+    """One message of one Ray logger dropped for the length of the block, in this process."""
+    drop = _Drop(prefix)
+    logging.getLogger(logger).addFilter(drop)
+    try:
+        yield
+    finally:
+        logging.getLogger(logger).removeFilter(drop)
 
 
 def start_ray(address: str | None, import_paths: list[str]) -> bool:
@@ -53,7 +86,10 @@ def start_ray(address: str | None, import_paths: list[str]) -> bool:
         # Whatever happens to this driver, the Ray it starts ends with it (see _reaper).
         WATCHER.ray_started()
         # address="local": always a fresh embedded Ray, never one found on the machine.
-        ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+        with _silenced(*_TOKEN_NOTICE):
+            ray.init(
+                address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common
+            )
     return True
 
 
@@ -132,7 +168,8 @@ def fit_environment() -> Iterator[None]:
 def stop_on_signals() -> Iterator[list[int]]:
     """SIGTERM (SLURM's preemption and ``scancel``) stops the run the way Ctrl+C does: Tune
     ends the trials, saves its state, and the results are written; the list yielded holds
-    the signal received. (Ray's own handler would abort the driver, losing the summary.)"""
+    the signal received. (Ray's own handler would abort the driver, losing the summary.)
+    Tune's ``Tuner.restore(...)`` hint is dropped: the CLI prints pipetune's resume command."""
     received: list[int] = []
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -144,6 +181,7 @@ def stop_on_signals() -> Iterator[list[int]]:
 
     previous = signal.signal(signal.SIGTERM, on_signal)
     try:
-        yield received
+        with _silenced(*_RESTORE_HINT):
+            yield received
     finally:
         signal.signal(signal.SIGTERM, previous)

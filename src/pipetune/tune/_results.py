@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from pipetune.experiment import (
     BEST_CONFIG_FILE,
     DIVERGED_DIR,
     Status,
+    display_names,
     read_history,
     read_state,
     write_results,
@@ -136,8 +138,16 @@ def write_best_config(
     return atomic_write_text(folder / BEST_CONFIG_FILE, OmegaConf.to_yaml(tree))
 
 
-def print_summary(rows: list[dict[str, Any]], metric: str, mode: str, limit: int = 10) -> None:
-    """A compact table of the best trials (rich)."""
+def print_summary(
+    rows: list[dict[str, Any]],
+    metric: str,
+    mode: str,
+    limit: int | None = 10,
+    labels: Mapping[str, str] | None = None,
+) -> None:
+    """A compact table of the ``limit`` best trials (all with None), hyperparameters under
+    their display names (``labels``: the search space's ``label:`` entries)."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -146,25 +156,36 @@ def print_summary(rows: list[dict[str, Any]], metric: str, mode: str, limit: int
     ordered = Mode(mode).ranked(finite, key=lambda r: r[key])
     ordered += [r for r in rows if r not in finite]
     config_keys = [k for k in (rows[0] if rows else {}) if k.startswith("config/")]
-    table = Table(title=f"{len(rows)} trials, best {metric} ({mode}) first")
-    for column in [
-        "trial",
-        "status",
-        key,
-        "iter",
-        *(k.removeprefix("config/") for k in config_keys),
-    ]:
-        table.add_column(column)
-    for row in ordered[:limit]:
-        value = row.get(key)
-        table.add_row(
+    names = display_names([k.removeprefix("config/") for k in config_keys], labels)
+    shown = ordered if limit is None else ordered[:limit]
+    count = f"top {len(shown)} of {len(rows)}" if len(shown) < len(rows) else f"{len(rows)}"
+    table = Table(title=f"{count} trials, best {metric} ({mode}) first", box=box.SIMPLE_HEAD)
+    cells = [
+        [
             str(row["trial_id"]),
             str(row["status"]),
-            f"{value:.4g}" if isinstance(value, float) else str(value),
+            _short(row.get(key)),
             str(row["iterations"]),
             *(_short(row.get(k)) for k in config_keys),
-        )
-    Console(stderr=False).print(table)
+        ]
+        for row in shown
+    ]
+    for index, column in enumerate(["trial", "status", key, "iter", *names.values()]):
+        # trial, status, metric and iter keep their width; hyperparameters give way on a
+        # narrow terminal
+        width = max([len(column), *(len(c[index]) for c in cells)]) if index < 4 else None
+        table.add_column(column, no_wrap=True, overflow="ellipsis", min_width=width)
+    for row_cells in cells:
+        table.add_row(*row_cells)
+    if len(shown) < len(rows):
+        table.caption = f"{len(rows) - len(shown)} more: --all shows every trial"
+    console = Console(stderr=False)
+    if not console.is_terminal:  # a log file: no width to fit, nothing to crop
+        console.width = _LOG_WIDTH
+    console.print(table)
+
+
+_LOG_WIDTH = 200
 
 
 def _short(value: Any) -> str:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pipetune.errors import ConfigError
+from pipetune.experiment import LABEL
 
 if TYPE_CHECKING:
     from ray.tune.search.sample import Domain
@@ -171,15 +172,33 @@ def build_search_space(space: Mapping[str, Any]) -> dict[str, Any]:
                 key, f"unknown search-space type {spec['type']!r}; valid: {valid}"
             ) from None
         allowed, builder = _BUILDERS[kind]
-        extra = set(spec) - allowed - {"type"}
+        extra = set(spec) - allowed - {"type", LABEL}
         if extra:
             raise _error(
                 key,
                 f"unexpected field(s) {sorted(extra)} for type '{kind.value}'; "
                 f"allowed: {', '.join(sorted(allowed))}",
             )
-        result[key] = _checked(builder, spec, key)
+        result[key] = _checked(builder, spec, key)  # the label stays here: Ray never sees it
+    _check_labels(space)
     return result
+
+
+def _check_labels(space: Mapping[str, Any]) -> None:
+    """A ``label:`` names its key in tables and plots: a non-empty string, unique, and not
+    the name of another searched key."""
+    seen: dict[str, str] = {}
+    for key, spec in space.items():
+        if not isinstance(spec, Mapping) or LABEL not in spec:
+            continue
+        label, path = spec[LABEL], f"{key}.{LABEL}"
+        if not isinstance(label, str) or not label.strip():
+            raise _error(path, f"'{LABEL}' must be a non-empty string, got {label!r}")
+        if label in seen:
+            raise _error(path, f"label {label!r} names '{seen[label]}' too; give a unique label")
+        if label != key and label in space:
+            raise _error(path, f"label {label!r} is another searched key; give a unique label")
+        seen[label] = str(key)
 
 
 def _checked(builder: Callable[[Mapping[str, Any], str], Any], spec: Any, key: str) -> Any:

@@ -107,7 +107,9 @@ class _Outcome:
 class _Experiment:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.settings = argparse.Namespace(metric="val_loss", mode=argparse.Namespace(value="min"))
+        self.settings = argparse.Namespace(
+            metric="val_loss", mode=argparse.Namespace(value="min"), search_space={}
+        )
 
     def run(self, *args: Any, **kwargs: Any) -> _Outcome:
         return _Outcome(self.path)

@@ -72,6 +72,7 @@ def test_metric_names_with_brackets_are_not_markup() -> None:
         ("val_loss", 0.39214, "0.3921"),
         ("epoch_time", 4.12, "4.1s"),
         ("samples/s", 12345.4, "12,345"),
+        ("samples_per_s", 5561.3832, "5,561"),  # the trainer's own rate: no 4 decimals
         ("tiny", 1.5e-6, "1.500e-06"),
         ("steps", 60000, "60,000"),
         ("lr", float("nan"), "nan"),

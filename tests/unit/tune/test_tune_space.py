@@ -280,3 +280,42 @@ def test_empty_search_space() -> None:
         build_search_space({})
     assert info.value.key_path == "tune.search_space"
     assert "the search space is empty" in str(info.value)
+
+
+# -- label: a display name, checked here, never handed to Ray -----------------------------
+
+
+def test_a_label_is_accepted_and_does_not_reach_ray() -> None:
+    spec = {"type": "choice", "categories": [32, 64], "label": "width"}
+    domain = build_one(spec)
+    assert isinstance(domain, Categorical) and domain.categories == [32, 64]
+    assert spec["label"] == "width"  # the caller's mapping is left as it was
+
+
+@pytest.mark.parametrize(
+    ("space", "key", "message"),
+    [
+        ({"x": {"type": "uniform", "lower": 0, "upper": 1, "label": 3}}, "x", "non-empty string"),
+        ({"x": {"type": "uniform", "lower": 0, "upper": 1, "label": " "}}, "x", "non-empty"),
+        (
+            {
+                "a": {"type": "uniform", "lower": 0, "upper": 1, "label": "z"},
+                "b": {"type": "uniform", "lower": 0, "upper": 1, "label": "z"},
+            },
+            "b",
+            "label 'z' names 'a' too",
+        ),
+        (
+            {
+                "a": {"type": "uniform", "lower": 0, "upper": 1, "label": "b"},
+                "b": {"type": "uniform", "lower": 0, "upper": 1},
+            },
+            "a",
+            "label 'b' is another searched key",
+        ),
+    ],
+)
+def test_a_bad_label_names_its_key(space: dict[str, Any], key: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        build_search_space(space)
+    assert info.value.key_path == f"tune.search_space.{key}.label"
