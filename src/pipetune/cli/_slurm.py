@@ -83,6 +83,7 @@ def _overrides(args: argparse.Namespace) -> tuple[dict[str, object], dict[str, s
 
 def run(args: argparse.Namespace) -> int:
     from pipetune.cluster import find_sbatch, plan_job, render_script, submit, write_script
+    from pipetune.experiment import holds_experiment
 
     values, flags = _overrides(args)
     job = plan_job(args.config, values, flags)
@@ -95,6 +96,12 @@ def run(args: argparse.Namespace) -> int:
     Path(job.log_dir).mkdir(parents=True, exist_ok=True)  # sbatch cannot create it
     path = write_script(text, Path(args.output).resolve() if args.output else job.default_script)
     print(f"wrote {path} (experiment: {job.experiment_dir})", file=sys.stderr)
+    if holds_experiment(Path(job.experiment_dir)):
+        print(
+            f"note: {job.experiment_dir} holds an experiment already: the job resumes it "
+            "(a finished one runs nothing); pick another --name to start afresh",
+            file=sys.stderr,
+        )
     if not args.submit:
         print(f"submit it with: sbatch {path}", file=sys.stderr)
         return 0

@@ -77,11 +77,18 @@ def _check_paths(job: SlurmJob) -> None:
 def render_script(job: SlurmJob) -> str:
     """The whole batch script for ``job``."""
     _check_paths(job)
+    s = job.settings
+    gpus = f" and {s.gpus_per_node} GPU(s)" if s.gpus_per_node else ""
     header = [
         "#!/bin/bash",
         "# A Ray cluster over this Slurm allocation, running one pipetune experiment.",
-        "# Rendered by pipetune slurm; submit it with sbatch. A requeued or resubmitted job",
-        "# resumes the experiment from its folder.",
+        "# Rendered by pipetune slurm; submit it with sbatch.",
+        f"# Each of the {s.nodes} node(s) gives Ray {s.cpus_per_task} CPU(s){gpus}, the",
+        "# trials' whole share (--cpus-per-task, slurm.cpus_per_task; default 1 CPU).",
+        f"# Experiment folder: {sh(job.experiment_dir)}",  # quoted, as in the settings
+        "# When it holds an earlier run's Tune state (this job requeued, a resubmission, or",
+        "# any experiment of that name, finished ones too), the job resumes it instead of",
+        "# starting anew; a finished one runs nothing. Pick another --name to start afresh.",
     ]
     settings = [
         "set -euo pipefail",

@@ -117,6 +117,7 @@ def test_interrupt_of_the_process_group_then_resume_keeps_the_command_line_setti
     _, err = driver.communicate(timeout=120)
     assert driver.returncode == 130, err[-3000:]
     assert f"continue with: pipetune tune --resume {folder}" in err
+    assert "Tuner.restore" not in err  # one resume instruction: pipetune's, not Tune's
 
     resumed = tune(["--resume", str(folder)], tmp_path, started)
     assert resumed.returncode == 0, resumed.stderr[-3000:]

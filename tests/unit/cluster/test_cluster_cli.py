@@ -251,3 +251,15 @@ def run_cli() -> Callable[..., subprocess.CompletedProcess]:
         return subprocess.run(cli, capture_output=True, text=True, timeout=120)
 
     return run
+
+
+def test_a_folder_holding_an_experiment_is_named_as_what_the_job_resumes(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(project, CONFIG)
+    assert main(["slurm", str(path)]) == 0
+    assert "holds an experiment" not in capsys.readouterr().err
+    (project / "runs" / "demo" / "history.jsonl").write_text("")
+    assert main(["slurm", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert f"note: {project / 'runs' / 'demo'} holds an experiment already: the job resumes" in err

@@ -1,7 +1,12 @@
 #!/bin/bash
 # A Ray cluster over this Slurm allocation, running one pipetune experiment.
-# Rendered by pipetune slurm; submit it with sbatch. A requeued or resubmitted job
-# resumes the experiment from its folder.
+# Rendered by pipetune slurm; submit it with sbatch.
+# Each of the 3 node(s) gives Ray 16 CPU(s), the
+# trials' whole share (--cpus-per-task, slurm.cpus_per_task; default 1 CPU).
+# Experiment folder: /project/runs/fashion-hpo
+# When it holds an earlier run's Tune state (this job requeued, a resubmission, or
+# any experiment of that name, finished ones too), the job resumes it instead of
+# starting anew; a finished one runs nothing. Pick another --name to start afresh.
 #SBATCH --job-name=fashion-hpo
 #SBATCH --nodes=3
 #SBATCH --ntasks-per-node=1
