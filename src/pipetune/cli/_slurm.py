@@ -90,18 +90,18 @@ def run(args: argparse.Namespace) -> int:
     text = render_script(job)
     if args.submit:
         find_sbatch()  # before writing anything
-    if args.dry_run:
-        sys.stdout.write(text)
-        return 0
-    Path(job.log_dir).mkdir(parents=True, exist_ok=True)  # sbatch cannot create it
-    path = write_script(text, Path(args.output).resolve() if args.output else job.default_script)
-    print(f"wrote {path} (experiment: {job.experiment_dir})", file=sys.stderr)
     if holds_experiment(Path(job.experiment_dir)):
         print(
             f"note: {job.experiment_dir} holds an experiment already: the job resumes it "
             "(a finished one runs nothing); pick another --name to start afresh",
             file=sys.stderr,
         )
+    if args.dry_run:
+        sys.stdout.write(text)
+        return 0
+    Path(job.log_dir).mkdir(parents=True, exist_ok=True)  # sbatch cannot create it
+    path = write_script(text, Path(args.output).resolve() if args.output else job.default_script)
+    print(f"wrote {path} (experiment: {job.experiment_dir})", file=sys.stderr)
     if not args.submit:
         print(f"submit it with: sbatch {path}", file=sys.stderr)
         return 0

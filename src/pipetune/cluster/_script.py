@@ -83,8 +83,8 @@ def render_script(job: SlurmJob) -> str:
         "#!/bin/bash",
         "# A Ray cluster over this Slurm allocation, running one pipetune experiment.",
         "# Rendered by pipetune slurm; submit it with sbatch.",
-        f"# Each of the {s.nodes} node(s) gives Ray {s.cpus_per_task} CPU(s){gpus}, the",
-        "# trials' whole share (--cpus-per-task, slurm.cpus_per_task; default 1 CPU).",
+        f"# Ray uses {s.cpus_per_task} CPU(s){gpus} on each of the {s.nodes} node(s): all the",
+        "# trials get (slurm.cpus_per_task or --cpus-per-task; it defaults to 1 CPU per node).",
         f"# Experiment folder: {sh(job.experiment_dir)}",  # quoted, as in the settings
         "# When it holds an earlier run's Tune state (this job requeued, a resubmission, or",
         "# any experiment of that name, finished ones too), the job resumes it instead of",

@@ -263,3 +263,6 @@ def test_a_folder_holding_an_experiment_is_named_as_what_the_job_resumes(
     assert main(["slurm", str(path)]) == 0
     err = capsys.readouterr().err
     assert f"note: {project / 'runs' / 'demo'} holds an experiment already: the job resumes" in err
+    assert main(["slurm", str(path), "--dry-run"]) == 0  # said on stderr, the script on stdout
+    dry = capsys.readouterr()
+    assert "holds an experiment already" in dry.err and dry.out.startswith("#!/bin/bash")

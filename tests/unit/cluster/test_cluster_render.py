@@ -154,9 +154,9 @@ def test_default_temp_dir_is_per_job_and_short() -> None:
 
 def test_the_header_states_the_cpus_per_node_and_what_it_resumes() -> None:
     header = render_script(CASES["slurm_3node_gpu"]).split("#SBATCH", 1)[0]
-    assert "Each of the 3 node(s) gives Ray 32 CPU(s) and 4 GPU(s)" in header
+    assert "Ray uses 32 CPU(s) and 4 GPU(s) on each of the 3 node(s)" in header
     assert "# Experiment folder: /project/runs/fashion-hpo\n" in header
     assert "the job resumes it instead of" in header and "finished ones too" in header
     default = render_script(CASES["slurm_1node_cpu"]).split("#SBATCH", 1)[0]
-    assert "Each of the 1 node(s) gives Ray 1 CPU(s), the" in default
-    assert "default 1 CPU" in default
+    assert "Ray uses 1 CPU(s) on each of the 1 node(s)" in default
+    assert "it defaults to 1 CPU per node" in default

@@ -1,8 +1,8 @@
 #!/bin/bash
 # A Ray cluster over this Slurm allocation, running one pipetune experiment.
 # Rendered by pipetune slurm; submit it with sbatch.
-# Each of the 1 node(s) gives Ray 1 CPU(s), the
-# trials' whole share (--cpus-per-task, slurm.cpus_per_task; default 1 CPU).
+# Ray uses 1 CPU(s) on each of the 1 node(s): all the
+# trials get (slurm.cpus_per_task or --cpus-per-task; it defaults to 1 CPU per node).
 # Experiment folder: /project/runs/fashion-hpo
 # When it holds an earlier run's Tune state (this job requeued, a resubmission, or
 # any experiment of that name, finished ones too), the job resumes it instead of
