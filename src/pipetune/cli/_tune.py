@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
+from typing import TYPE_CHECKING
 
 from pipetune.cli._common import parse_assignments
 from pipetune.cli._failure import EXIT_FAILURE, describe
 from pipetune.experiment import REPORT_FILE
+
+if TYPE_CHECKING:
+    from pipetune.tune import ExperimentOutcome, TuneSettings
 
 _SETTINGS = [
     ("--pipeline", str, "key of the pipeline to tune"),
@@ -72,11 +77,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="start over: move an experiment already in the folder aside (<name>.old-<time>)",
     )
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, exit_promptly=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipetune.errors import ConfigError, PipetuneError
+    from pipetune.errors import ConfigError
     from pipetune.tune import Experiment, resume_experiment
 
     if args.resume:
@@ -98,39 +103,24 @@ def run(args: argparse.Namespace) -> int:
         aside = experiment.restart()
         if aside is not None:
             print(f"moved the old experiment aside: {aside}", file=sys.stderr)
+    reports: list[_ReportWriter] = []
+
+    def deliver(outcome: ExperimentOutcome) -> None:
+        """The answer first: printed while Ray shuts down, the report written meanwhile."""
+        _print_results(outcome, experiment.settings)
+        if not outcome.ran:  # a resume of a finished experiment: nothing new to report
+            print("the experiment had finished; nothing was run", file=sys.stderr)
+        reports.append(_ReportWriter(outcome))
+
     outcome = experiment.run(
         args.address,
         resume=bool(args.resume),
         retry_errored=args.retry_errored,
         announce=lambda path: print(f"experiment: {path}", file=sys.stderr),
+        deliver=deliver,
     )
-    from pipetune.tune import print_summary
-
     settings = experiment.settings
-    print_summary(outcome.rows, settings.metric, settings.mode.value)
-    if outcome.best is not None:
-        print(f"best {settings.metric}: {outcome.best[f'best_{settings.metric}']:.4g}")
-        print(f"best config: {outcome.path / 'best_config.yaml'}")
-    print(f"results: {outcome.path / 'results.csv'}")
-    report_failed = False
-    report = outcome.path / REPORT_FILE
-    try:
-        from pipetune.report import write_report
-
-        if not outcome.ran:  # a resume of a finished experiment: nothing new to report
-            print("the experiment had finished; nothing was run", file=sys.stderr)
-        if outcome.ran or not report.exists():
-            report = write_report(outcome.path)
-        print(f"report: {report}")
-    except PipetuneError as exc:
-        print(f"report not written: {exc}", file=sys.stderr)
-    except OSError as exc:  # a full disk: results.csv and best_config.yaml were written first
-        print(
-            f"pipetune: error: report not written: {describe(exc)}; results.csv and "
-            f"best_config.yaml are complete; write it later with `pipetune report {outcome.path}`",
-            file=sys.stderr,
-        )
-        report_failed = True
+    report_failed = reports[0].finish() if reports else False
     if outcome.budget_reached:
         # Tune marks the trials it stops at the budget TERMINATED: a resume would not run
         # them again, so no resume command is offered.
@@ -152,3 +142,57 @@ def run(args: argparse.Namespace) -> int:
         print(f"{outcome.failed} trial(s) failed; see the error column", file=sys.stderr)
         return 1
     return EXIT_FAILURE if report_failed else 0
+
+
+def _print_results(outcome: ExperimentOutcome, settings: TuneSettings) -> None:
+    from pipetune.tune import print_summary
+
+    print_summary(outcome.rows, settings.metric, settings.mode.value)
+    if outcome.best is not None:
+        print(f"best {settings.metric}: {outcome.best[f'best_{settings.metric}']:.4g}")
+        print(f"best config: {outcome.path / 'best_config.yaml'}")
+    print(f"results: {outcome.path / 'results.csv'}")
+    sys.stdout.flush()
+
+
+class _ReportWriter:
+    """report.html written in a thread of its own, started once the results are on disk, so
+    that Ray's shutdown and the report's rendering overlap; :meth:`finish` waits for it."""
+
+    def __init__(self, outcome: ExperimentOutcome) -> None:
+        self.path = outcome.path
+        self.report = outcome.path / REPORT_FILE
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if outcome.ran or not self.report.exists():
+            self._thread = threading.Thread(target=self._write, name="pipetune-report")
+            self._thread.start()
+
+    def _write(self) -> None:
+        from pipetune.report import write_report
+
+        try:
+            self.report = write_report(self.path)
+        except BaseException as exc:  # handed to finish(), in the main thread
+            self.error = exc
+
+    def finish(self) -> bool:
+        """Wait for the report, print where it is (or why not); True when the disk refused it."""
+        from pipetune.errors import PipetuneError
+
+        if self._thread is not None:
+            self._thread.join()
+        if isinstance(self.error, PipetuneError):
+            print(f"report not written: {self.error}", file=sys.stderr)
+        elif isinstance(self.error, OSError):  # a full disk: the results were written first
+            print(
+                f"pipetune: error: report not written: {describe(self.error)}; results.csv and "
+                f"best_config.yaml are complete; write it later with `pipetune report {self.path}`",
+                file=sys.stderr,
+            )
+            return True
+        elif self.error is not None:
+            raise self.error
+        else:
+            print(f"report: {self.report}")
+        return False

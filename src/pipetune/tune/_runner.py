@@ -109,6 +109,16 @@ def _errored(result_grid: Any) -> set[str]:
     return {trial.trial_id for trial in grid_trials(result_grid) if trial.error_file}
 
 
+def _trial_modules(trainer: Any) -> list[str]:
+    """What every trial imports: Ray Tune's function trainable, pipetune's trial code, torch's
+    compiler stack (the first optimizer step imports it: seconds) and the trainer's module."""
+    modules = ["ray.tune", "pipetune.tune._trial", "torch._dynamo"]
+    own = type(trainer).__module__
+    if own not in ("__main__", "builtins") and own not in modules:
+        modules.append(own)
+    return modules
+
+
 def _trainer_index(pipeline: Any) -> int:
     steps = list(pipeline)
     for index, step in enumerate(steps):
@@ -302,10 +312,13 @@ class Experiment:
         resume: bool = False,
         retry_errored: bool = False,
         announce: Callable[[str], None] | None = None,
+        deliver: Callable[[ExperimentOutcome], None] | None = None,
     ) -> ExperimentOutcome:
         """Validate, take the folder, start (or attach to) Ray, run the trials, write results.
 
-        ``announce`` receives the experiment folder once every check has passed.
+        ``announce`` receives the experiment folder once every check has passed;
+        ``deliver`` the outcome as soon as the results are on disk, before Ray is shut down
+        (the user gets the answer while Ray takes its seconds to stop).
         ``tune.time_budget_s`` counts from here: checks, Ray's start, the upstream steps and
         the creation of trials all spend it.
         """
@@ -318,13 +331,16 @@ class Experiment:
             if resume:
                 self._check_resumable()
                 finished = self._finished_outcome(retry_errored)
-                if finished is not None:
-                    return finished  # nothing left to run: the folder stays as it is
+                if finished is not None:  # nothing left to run: the folder stays as it is
+                    if deliver is not None:
+                        deliver(finished)
+                    return finished
             else:
                 self._refuse_existing_experiment()
             if announce is not None:
                 announce(str(self.path))
-            with attached_ray(address, self.import_paths):  # Ray is imported only now
+            preload = _trial_modules(pipeline[index])
+            with attached_ray(address, self.import_paths, preload):  # Ray is imported only now
                 from pipetune.tune._callbacks import ended_trials
 
                 upstream, trainer_path = self._prepare_trials(pipeline, index)
@@ -337,9 +353,11 @@ class Experiment:
                 ended = ended_trials(self.path)
                 stopper.enforce(ended or set(), self._diverged(), _errored(result_grid), resume)
                 outcome = self._finish(result_grid, None if ended is None else ended | ended_before)
-        limit, elapsed = self.settings.time_budget_s, time.monotonic() - started_at
-        outcome.budget_reached = bool(limit and elapsed >= limit and outcome.unfinished)
-        outcome.interrupted_by = received[0] if received else None
+                limit, elapsed = self.settings.time_budget_s, time.monotonic() - started_at
+                outcome.budget_reached = bool(limit and elapsed >= limit and outcome.unfinished)
+                outcome.interrupted_by = received[0] if received else None
+                if deliver is not None:
+                    deliver(outcome)
         return outcome
 
     def _ended_trials(self) -> set[str]:
