@@ -256,8 +256,13 @@ def pipetune_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "pipetune.cli.main"]
 
 
-def run_variant(name: str, folder: Path, data: Path) -> tuple[float, float]:
-    """Run one variant in a fresh process in ``folder``; return (wall s, best val_loss)."""
+def run_variant(
+    name: str, folder: Path, data: Path, baseline: str | None = None
+) -> tuple[float, float]:
+    """Run one variant in a fresh process in ``folder``; return (wall s, best val_loss).
+
+    ``pipetune-base`` is ``pipetune`` run from the source folder ``baseline`` (another
+    checkout: the same task before a change, measured in the same run)."""
     folder.mkdir(parents=True)
     fill = {
         "epochs": EPOCHS,
@@ -266,11 +271,15 @@ def run_variant(name: str, folder: Path, data: Path) -> tuple[float, float]:
         "hidden": list(HIDDEN),
         "lr": LR,
     }
-    if name == "pipetune":
+    env = clean_env()
+    if name.startswith("pipetune"):
         (folder / "mlp_bench.py").write_text(textwrap.dedent(MODEL_MODULE))
         config = CONFIG.format(data_dir=data, lr_low=LR[0], lr_high=LR[1], **fill)
         (folder / "config.yaml").write_text(config)
         command = [*pipetune_command(), "tune", "config.yaml"]
+        if name == "pipetune-base" and baseline:
+            env["PYTHONPATH"] = str(Path(baseline).resolve())
+            command = [sys.executable, "-m", "pipetune.cli.main", "tune", "config.yaml"]
     else:
         body = RAY_LEAN if name == "ray-lean" else OPTUNA
         script = (COMMON + body).format(**fill)
@@ -280,7 +289,7 @@ def run_variant(name: str, folder: Path, data: Path) -> tuple[float, float]:
         command,
         capture_output=True,
         text=True,
-        env=clean_env(),
+        env=env,
         cwd=folder,
         timeout=1800,
         check=False,
@@ -288,7 +297,7 @@ def run_variant(name: str, folder: Path, data: Path) -> tuple[float, float]:
     wall = time.perf_counter() - started
     if out.returncode != 0:
         raise RuntimeError(f"{name} failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
-    if name == "pipetune":
+    if name.startswith("pipetune"):
         found = re.search(r"^best val_loss: (\S+)$", out.stdout, re.MULTILINE)
         if found is None:
             raise RuntimeError(f"pipetune printed no best val_loss:\n{out.stdout[-2000:]}")
@@ -302,25 +311,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data-dir", default=None, help="folder of MNIST's IDX .gz files")
+    parser.add_argument(
+        "--baseline",
+        metavar="SRC",
+        help="also run `pipetune-base`: pipetune from this src folder (e.g. a worktree of "
+        "an older commit), alternated with the others",
+    )
     args = parser.parse_args()
+    variants = VARIANTS + (("pipetune-base",) if args.baseline else ())
     data = find_data(args.data_dir)
     if data is None:
         print("skipped: MNIST's train-*-ubyte.gz files not found (give --data-dir)")
         return
-    walls: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    bests: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    loads: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    walls: dict[str, list[float]] = {name: [] for name in variants}
+    bests: dict[str, list[float]] = {name: [] for name in variants}
+    loads: dict[str, list[float]] = {name: [] for name in variants}
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="pipetune-small-") as tmp:
         for repeat in range(args.repeats):
-            for name in VARIANTS if repeat % 2 == 0 else VARIANTS[::-1]:
+            for name in variants if repeat % 2 == 0 else variants[::-1]:
                 before = os.getloadavg()[0]
-                wall, best = run_variant(name, Path(tmp) / f"{name}-{repeat}", data)
+                folder = Path(tmp) / f"{name}-{repeat}"
+                wall, best = run_variant(name, folder, data, args.baseline)
                 walls[name].append(wall)
                 bests[name].append(best)
                 loads[name].append(os.getloadavg()[0])
                 print(
-                    f"repeat {repeat} {name:<9} {wall:7.1f} s  best val_loss {best:.4f}  "
+                    f"repeat {repeat} {name:<13} {wall:7.1f} s  best val_loss {best:.4f}  "
                     f"load1 {before:.2f} -> {loads[name][-1]:.2f}",
                     flush=True,
                 )
@@ -356,11 +373,19 @@ def main() -> None:
         f"{TRIALS} trials x {EPOCHS} epochs, MLP on 2,000/500 MNIST images, ASHA, "
         f"2 concurrent (Optuna: 1), process wall time, median of {args.repeats}"
     )
-    print(f"{'variant':<10}{'wall s':>9}{'best val_loss':>15}{'load1':>8}")
-    for name in VARIANTS:
+    print(f"{'variant':<14}{'wall s':>9}{'best val_loss':>15}{'load1':>8}")
+    for name in variants:
         print(
-            f"{name:<10}{median[name]:>9.1f}{statistics.median(bests[name]):>15.4f}"
+            f"{name:<14}{median[name]:>9.1f}{statistics.median(bests[name]):>15.4f}"
             f"{statistics.median(loads[name]):>8.2f}"
+        )
+    if args.baseline:
+        paired_base = statistics.median(
+            p / b for p, b in zip(walls["pipetune"], walls["pipetune-base"], strict=True)
+        )
+        print(
+            f"pipetune/pipetune-base {median['pipetune'] / median['pipetune-base']:.2f} "
+            f"(paired {paired_base:.2f})"
         )
     print(
         f"pipetune/optuna {ratio_optuna:.2f} (paired {paired_optuna:.2f}, goal <= 1.2), "

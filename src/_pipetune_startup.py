@@ -66,17 +66,19 @@ PRELOAD = "PIPETUNE_WORKER_PRELOAD"
 
 
 def preload_worker_modules() -> None:
-    """Import the :data:`PRELOAD` modules when this interpreter is a Ray worker.
+    """Import the :data:`PRELOAD` modules when this interpreter is a Ray worker for a job.
 
     Only Ray's worker processes (``default_worker.py``) do it, not Ray's agents, ``ray
-    start`` or a driver that inherits the variable. A module that fails to import is left to
-    the trial, which imports it again and reports the error where the user looks.
+    start`` or a driver that inherits the variable; and only those the raylet starts for
+    the driver's job (``RAY_JOB_ID`` set), which run its actors, not the spare ones it starts
+    with the node. A module that fails to import is left to the trial, which imports it
+    again and reports the error where the user looks.
     """
     modules = os.environ.get(PRELOAD)
     # Ray runs `python setup_worker.py default_worker.py ...`, which execs `python
     # default_worker.py ...`: only the second is the worker.
     script = next((arg for arg in sys.orig_argv[1:] if not arg.startswith("-")), "")
-    if not modules or not script.endswith("default_worker.py"):
+    if not modules or not script.endswith("default_worker.py") or "RAY_JOB_ID" not in os.environ:
         return
     for name in filter(None, modules.split(",")):
         try:

@@ -117,15 +117,16 @@ WHICH_LOADED = "import sys; print(','.join(m for m in ('colorsys', 'wave') if m 
 
 
 @pytest.mark.parametrize(
-    ("script", "args", "loaded"),
+    ("script", "args", "job", "loaded"),
     [
-        ("default_worker.py", [], "colorsys,wave"),
-        ("x.py", [], ""),
-        ("setup_worker.py", ["default_worker.py"], ""),  # Ray's launcher of the worker
+        ("default_worker.py", [], True, "colorsys,wave"),
+        ("default_worker.py", [], False, ""),  # a spare worker started with the node
+        ("x.py", [], True, ""),
+        ("setup_worker.py", ["default_worker.py"], True, ""),  # Ray's launcher of the worker
     ],
 )
 def test_only_a_ray_worker_preloads_the_modules_it_is_given(
-    tmp_path: Path, script: str, args: list[str], loaded: str
+    tmp_path: Path, script: str, args: list[str], job: bool, loaded: str
 ) -> None:
     """A worker of pipetune's embedded Ray (Ray runs ``default_worker.py``) imports the trial
     modules as it starts; any other Python with the variable inherited does not, and a
@@ -133,6 +134,9 @@ def test_only_a_ray_worker_preloads_the_modules_it_is_given(
     path = tmp_path / script
     path.write_text(WHICH_LOADED)
     env = startup_env_vars(tmp_path, PIPETUNE_WORKER_PRELOAD="colorsys,no_such_module_x,wave")
+    env.pop("RAY_JOB_ID", None)
+    if job:
+        env["RAY_JOB_ID"] = "01000000"
     done = subprocess.run(
         [sys.executable, str(path), *args], env=env, capture_output=True, text=True, check=True
     )
