@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pipetune.cli._common import parse_assignments
@@ -77,6 +78,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="start over: move an experiment already in the folder aside (<name>.old-<time>)",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print the phase breakdown at the end (seconds since the command started)",
+    )
     parser.set_defaults(handler=run, exit_promptly=True)
 
 
@@ -108,9 +114,10 @@ def run(args: argparse.Namespace) -> int:
     def deliver(outcome: ExperimentOutcome) -> None:
         """The answer first: printed while Ray shuts down, the report written meanwhile."""
         _print_results(outcome, experiment.settings)
+        experiment.timeline.mark("summary printed")
         if not outcome.ran:  # a resume of a finished experiment: nothing new to report
             print("the experiment had finished; nothing was run", file=sys.stderr)
-        reports.append(_ReportWriter(outcome))
+        reports.append(_ReportWriter(outcome, lambda: experiment.timeline.mark("report written")))
 
     outcome = experiment.run(
         args.address,
@@ -121,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     )
     settings = experiment.settings
     report_failed = reports[0].finish() if reports else False
+    if args.profile:
+        print(experiment.timeline.format(), file=sys.stderr)
     if outcome.budget_reached:
         # Tune marks the trials it stops at the budget TERMINATED: a resume would not run
         # them again, so no resume command is offered.
@@ -159,8 +168,9 @@ class _ReportWriter:
     """report.html written in a thread of its own, started once the results are on disk, so
     that Ray's shutdown and the report's rendering overlap; :meth:`finish` waits for it."""
 
-    def __init__(self, outcome: ExperimentOutcome) -> None:
+    def __init__(self, outcome: ExperimentOutcome, written: Callable[[], None]) -> None:
         self.path = outcome.path
+        self.written = written
         self.report = outcome.path / REPORT_FILE
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -173,6 +183,7 @@ class _ReportWriter:
 
         try:
             self.report = write_report(self.path)
+            self.written()
         except BaseException as exc:  # handed to finish(), in the main thread
             self.error = exc
 

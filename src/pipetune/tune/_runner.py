@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 
 from pipetune._io import atomic_write_text
 from pipetune._seed import SEED_RESULT
+from pipetune._timeline import Timeline
 from pipetune.errors import ConfigError
 from pipetune.experiment import (
     CONFIG_COPY,
@@ -160,6 +161,8 @@ class Experiment:
         )
         self.path = self._experiment_folder()
         self.trainer_path: str | None = None  # set when the trials are prepared
+        self.timeline = Timeline()  # the phases of run(), for --profile
+        self.timeline.mark("config and settings loaded (imports included)")
 
     def _experiment_folder(self) -> Path:
         """``storage_path/name``, which must not lead out of storage_path (a symlink may)."""
@@ -323,7 +326,9 @@ class Experiment:
         the creation of trials all spend it.
         """
         self._started_at = started_at = time.monotonic()
+        mark = self.timeline.mark
         pipeline, index = self.validate()
+        mark("checks passed, pipeline built")
         if not address:
             with self._located():
                 check_resources_locally(self.settings)
@@ -343,21 +348,27 @@ class Experiment:
             with attached_ray(address, self.import_paths, preload):  # Ray is imported only now
                 from pipetune.tune._callbacks import ended_trials
 
+                mark("Ray started")
                 upstream, trainer_path = self._prepare_trials(pipeline, index)
+                mark("upstream steps run")
                 trainable, param_space = self._trainable(upstream, trainer_path)
                 ended_before = self._ended_trials()
                 _quiet_result_loggers()  # before a restore, which reads them too
                 tuner, stopper = self._tuner(trainable, param_space, resume, retry_errored)
+                mark("Tuner built")
                 with fit_environment(), stop_on_signals() as received:
                     result_grid = tuner.fit()
+                mark("trials done")
                 ended = ended_trials(self.path)
                 stopper.enforce(ended or set(), self._diverged(), _errored(result_grid), resume)
                 outcome = self._finish(result_grid, None if ended is None else ended | ended_before)
                 limit, elapsed = self.settings.time_budget_s, time.monotonic() - started_at
                 outcome.budget_reached = bool(limit and elapsed >= limit and outcome.unfinished)
                 outcome.interrupted_by = received[0] if received else None
+                mark("results written")
                 if deliver is not None:
                     deliver(outcome)
+        mark("Ray shut down")
         return outcome
 
     def _ended_trials(self) -> set[str]:
@@ -378,6 +389,7 @@ class Experiment:
 
         from pipetune.tune._callbacks import HistoryRecorder, progress_callbacks
         from pipetune.tune._contract import MetricContractStopper
+        from pipetune.tune._timing import TimelineMarks
 
         s = self.settings
         stopper = MetricContractStopper(s.metric, s.stop)
@@ -419,6 +431,7 @@ class Experiment:
             ),
             callbacks=[
                 HistoryRecorder(self.path),
+                TimelineMarks(self.timeline),
                 *progress_callbacks(s.metric, s.mode.value, self._expected_trials()),
             ],
             verbose=0,
