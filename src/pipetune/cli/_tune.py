@@ -29,6 +29,11 @@ _SETTINGS = [
     ("--name", str, "experiment folder name"),
     ("--seed", int, "seed of the search algorithm"),
     ("--time-budget-s", float, "end the experiment after this many seconds"),
+    (
+        "--warm-start",
+        str,
+        "an earlier experiment folder whose finished trials the search learns from",
+    ),
 ]
 
 

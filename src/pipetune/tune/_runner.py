@@ -33,7 +33,7 @@ from pipetune.experiment import (
 )
 from pipetune.parser import ConfigParser
 from pipetune.pipeline import Trainer
-from pipetune.tune._algorithms import make_scheduler, make_search_alg, scheduler_entry
+from pipetune.tune._algorithms import make_scheduler, scheduler_entry
 from pipetune.tune._checks import (
     check_effective_overrides,
     check_trial_count,
@@ -54,6 +54,7 @@ from pipetune.tune._results import (
     write_best_config,
     write_results,
 )
+from pipetune.tune._search import make_search, origin_count
 from pipetune.tune._settings import (
     TuneSettings,
     effective_tune_section,
@@ -193,7 +194,7 @@ class Experiment:
         s = self.settings
         with self._located():  # built now, so that a bad name fails before Ray starts
             self.scheduler = make_scheduler(s.scheduler, budget)
-            self.search_alg = make_search_alg(s.search_alg, s.seed, s.max_concurrent_trials)
+            self.search_alg, self.tuner_space = make_search(s, self.param_space)
         return pipeline, index
 
     @contextlib.contextmanager
@@ -230,10 +231,10 @@ class Experiment:
         upstream = upstream if isinstance(upstream, tuple) else (upstream,)
         if workers > 1:
             return ddp_trainable(static, upstream, workers, resources), {
-                TRAIN_LOOP_CONFIG: self.param_space
+                TRAIN_LOOP_CONFIG: self.tuner_space
             }
         with_data = tune.with_parameters(run_trial, upstream=upstream, **static)
-        return tune.with_resources(with_data, resources), self.param_space
+        return tune.with_resources(with_data, resources), self.tuner_space
 
     def _refuse_existing_experiment(self) -> None:
         """A new experiment never writes into an old one: its results would be mixed up."""
@@ -443,7 +444,7 @@ class Experiment:
 
     def _finish(self, result_grid: Any, ended: set[str] | None = None) -> ExperimentOutcome:
         s = self.settings
-        rows = trial_rows(result_grid, self.path, s.metric, s.mode.value, ended)
+        rows = trial_rows(result_grid, self.path, s.metric, s.mode.value, ended, origin_count(s))
         write_results(rows, self.path)
         best = best_row(rows, s.metric, s.mode.value)
         if best is not None:
