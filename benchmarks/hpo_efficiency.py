@@ -113,7 +113,7 @@ def _timed(command: list[str], cwd: Path) -> tuple[float, int]:
         command, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     with TreeMemory(process.pid) as memory:
-        out, err = process.communicate(timeout=1800)
+        _out, err = process.communicate(timeout=1800)
     wall = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(f"{command[:4]} failed ({process.returncode}):\n{err[-3000:]}")
