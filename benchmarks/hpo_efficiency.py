@@ -1,13 +1,24 @@
-"""HPO efficiency and memory on the Fashion-MNIST example.
+"""HPO efficiency, fixed cost and memory of `pipetune tune` on the Fashion-MNIST example.
 
-    .venv/bin/python benchmarks/hpo_efficiency.py [--trials 4] [--samples 10000]
+    PYTHONPATH=$PWD/src .venv/bin/python benchmarks/hpo_efficiency.py [--trials 4]
+        [--samples 4000] [--repeats 2]
 
-1. Efficiency: HPO wall time of the search ÷ (Σ epoch time of all trials ÷ concurrency),
-   with 2 concurrent trials of 1 CPU each and FIFO (every trial runs all its epochs).
-   1.0 means the framework adds nothing; goal ≤ 1.05.
-2. Memory: peak proportional set size (PSS, so shared object-store pages count once) of the
-   whole process tree — this driver and every Ray process — for 1, 2 and 4 concurrent trials.
-   The dataset is put in the object store once, so it should not grow with concurrency.
+Every run is a whole `pipetune tune` process (imports, its own embedded 2-CPU Ray, the
+trials, results, report, exit), timed from outside, with FIFO (every trial runs all its
+epochs), ``checkpoint_every: 0`` and 1, 2 or 4 concurrent trials of 2/c CPUs.
+
+- Work: Σ epoch time of all trials (the trainer's own ``epoch_time``, from history.jsonl)
+  ÷ concurrency: the wall time a framework costing nothing would take.
+- Fixed cost and marginal efficiency: each concurrency runs at two sizes (1 and 3 epochs per
+  trial); the straight line wall = fixed + marginal × work through the two points gives the
+  fixed cost (everything that does not grow with the trials' work: start-up, Ray, trial
+  start, results, report, exit) and the marginal efficiency (wall seconds per second of
+  work; 1.0 = the framework adds nothing per epoch). The fixed cost is also given as a ratio
+  to a bare `ray.init()` + `ray.shutdown()` process measured in the same run.
+- Memory: peak proportional set size (PSS: shared pages count once) of the whole process
+  tree (the `pipetune` process and every Ray process), sampled from outside.
+Runs alternate (sizes and the bare Ray start interleaved per repeat); medians over repeats.
+Goals: fixed ≤ 1.5 × bare Ray start/stop; marginal ≤ 1.05 at 1, 2 and 4 concurrent.
 Needs the Fashion-MNIST files ($PIPETUNE_DATA, ../shared/datasets, or Debian's package).
 """
 
@@ -16,15 +27,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
-import pipetune  # noqa: F401  (Ray environment defaults)
-
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "fashion-mnist"
 RESULTS = ROOT / "benchmarks" / "results"
+SIZES = (1, 3)  # epochs per trial
+BARE_RAY = (
+    "import ray; ray.init(num_cpus=2, include_dashboard=False, "
+    "_node_ip_address='127.0.0.1', log_to_driver=False); ray.shutdown()"
+)
 
 
 def _children(root: int) -> list[int]:
@@ -56,22 +74,17 @@ def _pss(pid: int) -> int:
 
 
 class TreeMemory:
-    """Samples the PSS of this process and all its descendants (Ray's raylet, workers...).
+    """Samples the PSS of process ``root`` and all its descendants until stopped."""
 
-    Reads /proc directly (Linux), so no psutil is needed.
-    """
-
-    def __init__(self, interval: float = 0.5) -> None:
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+    def __init__(self, root: int, interval: float = 0.5) -> None:
+        self.root, self.interval, self.peak = root, interval, 0
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _sample(self) -> int:
-        root = os.getpid()
-        return sum(_pss(pid) for pid in [root, *_children(root)])
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._sample())
+            pids = [self.root, *_children(self.root)]
+            self.peak = max(self.peak, sum(_pss(pid) for pid in pids))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> TreeMemory:
@@ -83,45 +96,61 @@ class TreeMemory:
         self._thread.join()
 
 
-def run_experiment(trials: int, samples: int, concurrency: int, storage: Path) -> dict:
-    import ray
+def _env() -> dict[str, str]:
+    drop = ("TUNE_", "RAY_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    if env.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.pathsep.join(
+            str(Path(p).resolve()) for p in env["PYTHONPATH"].split(os.pathsep) if p
+        )
+    return env
 
-    from pipetune.tune import Experiment
 
-    cpu = 2 / concurrency
+def _timed(command: list[str], cwd: Path) -> tuple[float, int]:
+    """(wall s, peak PSS of the tree in bytes) of one process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    with TreeMemory(process.pid) as memory:
+        _out, err = process.communicate(timeout=1800)
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[:4]} failed ({process.returncode}):\n{err[-3000:]}")
+    return wall, memory.peak
+
+
+def bare_ray() -> float:
+    return _timed([sys.executable, "-c", BARE_RAY], ROOT)[0]
+
+
+def run_tune(trials: int, samples: int, concurrency: int, epochs: int, storage: Path) -> dict:
+    name = f"c{concurrency}-e{epochs}-{time.monotonic_ns()}"
     overrides = {
         "train_samples": samples,
-        "epochs": 2,
+        "epochs": epochs,
         "tune.num_samples": trials,
         "tune.scheduler": "fifo",
-        "tune.stop": {"training_iteration": 2},
+        "tune.stop": json.dumps({"training_iteration": epochs}),
         "tune.max_concurrent_trials": concurrency,
-        "tune.resources_per_trial": {"cpu": cpu},
+        "tune.resources_per_trial": json.dumps({"cpu": 2 / concurrency}),
         "tune.storage_path": str(storage),
-        "tune.name": f"efficiency-c{concurrency}",
+        "tune.name": name,
         "tune.checkpoint_every": 0,
     }
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    try:
-        experiment = Experiment(str(EXAMPLE / "config.yaml"), overrides)
-        with TreeMemory() as memory:
-            started = time.perf_counter()
-            outcome = experiment.run()
-            wall = time.perf_counter() - started
-    finally:
-        ray.shutdown()
-    from pipetune.tune._history import read_history
-
-    # Pure trainer compute: the epochs themselves (training + validation), as the trainer
-    # timed them; everything else in the wall time is framework and scheduling.
-    compute = sum(float(row.get("epoch_time", 0.0)) for row in read_history(outcome.path))
+    command = [sys.executable, "-m", "pipetune.cli.main", "tune", "config.yaml"]
+    for key, value in overrides.items():
+        command += ["-o", f"{key}={value}"]
+    wall, peak = _timed(command, EXAMPLE)
+    history = storage / name / "history.jsonl"
+    rows = [json.loads(line) for line in history.read_text().splitlines() if line.strip()]
+    compute = sum(float(row.get("epoch_time", 0.0)) for row in rows)
     return {
         "concurrency": concurrency,
+        "epochs": epochs,
         "wall_s": wall,
-        "sum_trial_compute_s": compute,
-        "efficiency": wall / (compute / concurrency),
-        "peak_pss_mib": memory.peak / 2**20,
-        "trials": len(outcome.rows),
+        "work_s": compute / concurrency,
+        "peak_pss_mib": peak / 2**20,
         "load1": os.getloadavg()[0],
     }
 
@@ -129,41 +158,80 @@ def run_experiment(trials: int, samples: int, concurrency: int, storage: Path) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=4)
-    parser.add_argument("--samples", type=int, default=10000)
+    parser.add_argument("--samples", type=int, default=4000)
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     shared = ROOT.parent / "shared" / "datasets"
     if "PIPETUNE_DATA" not in os.environ and shared.is_dir():
         os.environ["PIPETUNE_DATA"] = str(shared)
-    os.chdir(EXAMPLE)  # the example's model.py is imported from its folder
-    rows = []
-    import tempfile
-
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    runs: list[dict] = []
+    bare: list[float] = []
     with tempfile.TemporaryDirectory(prefix="pipetune-eff-") as tmp:
-        for concurrency in (1, 2, 4):
-            rows.append(run_experiment(args.trials, args.samples, concurrency, Path(tmp)))
-    print(
-        f"{args.trials} trials x 2 epochs, {args.samples} samples, FIFO, 2-CPU embedded Ray "
-        "(CPUs per trial = 2 / concurrent)"
-    )
-    print(
-        f"{'concurrent':>10}{'wall s':>9}{'Σ trial s':>11}{'wall÷(Σ/c)':>12}{'peak PSS MiB':>14}"
-        f"{'load1':>8}"
-    )
-    for r in rows:
-        print(
-            f"{r['concurrency']:>10}{r['wall_s']:>9.1f}{r['sum_trial_compute_s']:>11.1f}"
-            f"{r['efficiency']:>12.3f}{r['peak_pss_mib']:>14.0f}{r['load1']:>8.2f}"
+        for repeat in range(args.repeats):
+            sizes = SIZES if repeat % 2 == 0 else SIZES[::-1]
+            for concurrency in (1, 2, 4):
+                bare.append(bare_ray())
+                for epochs in sizes:
+                    row = run_tune(args.trials, args.samples, concurrency, epochs, Path(tmp))
+                    runs.append(row)
+                    print(
+                        f"repeat {repeat} c={concurrency} epochs={epochs}: wall "
+                        f"{row['wall_s']:.1f} s, work {row['work_s']:.1f} s, "
+                        f"load1 {row['load1']:.2f}",
+                        flush=True,
+                    )
+    bare_s = statistics.median(bare)
+    table = []
+    for concurrency in (1, 2, 4):
+
+        def median(key: str, epochs: int, c: int = concurrency) -> float:
+            return statistics.median(
+                r[key] for r in runs if r["concurrency"] == c and r["epochs"] == epochs
+            )
+
+        (w1, x1), (w2, x2) = ((median("wall_s", e), median("work_s", e)) for e in SIZES)
+        marginal = (w2 - w1) / (x2 - x1)
+        fixed = w1 - marginal * x1
+        table.append(
+            {
+                "concurrency": concurrency,
+                "wall_s": [w1, w2],
+                "work_s": [x1, x2],
+                "fixed_s": fixed,
+                "fixed_vs_bare_ray": fixed / bare_s,
+                "marginal": marginal,
+                "whole": w2 / x2,
+                "peak_pss_mib": median("peak_pss_mib", SIZES[-1]),
+            }
         )
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "hpo_efficiency.json").write_text(json.dumps(rows, indent=2))
-    two = next(r for r in rows if r["concurrency"] == 2)
-    one = next(r for r in rows if r["concurrency"] == 1)
+    (RESULTS / "hpo_efficiency.json").write_text(
+        json.dumps({"bare_ray_s": bare, "runs": runs, "table": table}, indent=2)
+    )
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
-        f"efficiency at 2 concurrent: {two['efficiency']:.3f} (goal <= 1.05); "
-        f"peak memory 2 vs 1 concurrent: {two['peak_pss_mib'] / one['peak_pss_mib']:.2f}x"
+        f"{args.trials} trials of {SIZES[0]} and {SIZES[1]} epochs, {args.samples} samples, FIFO, "
+        f"whole `pipetune tune` processes, median of {args.repeats}; bare Ray start+stop "
+        f"{bare_s:.1f} s"
+    )
+    print(
+        f"{'concurrent':>10}{'wall s':>14}{'work s':>14}{'fixed s':>9}{'÷bare':>7}"
+        f"{'marginal':>10}{'wall÷work':>11}{'peak PSS MiB':>14}"
+    )
+    for r in table:
+        walls = "/".join(f"{w:.1f}" for w in r["wall_s"])
+        works = "/".join(f"{x:.1f}" for x in r["work_s"])
+        print(
+            f"{r['concurrency']:>10}{walls:>14}{works:>14}{r['fixed_s']:>9.1f}"
+            f"{r['fixed_vs_bare_ray']:>7.2f}{r['marginal']:>10.3f}{r['whole']:>11.2f}"
+            f"{r['peak_pss_mib']:>14.0f}"
+        )
+    print(
+        "goals: fixed <= 1.5x bare Ray start/stop: "
+        + ", ".join(f"c={r['concurrency']} {r['fixed_vs_bare_ray']:.2f}" for r in table)
+        + "; marginal <= 1.05: "
+        + ", ".join(f"c={r['concurrency']} {r['marginal']:.3f}" for r in table)
     )
 
 

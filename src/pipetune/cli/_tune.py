@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pipetune.cli._common import parse_assignments
 from pipetune.cli._failure import EXIT_FAILURE, describe
 from pipetune.experiment import REPORT_FILE
+
+if TYPE_CHECKING:
+    from pipetune.tune import ExperimentOutcome, TuneSettings
 
 _SETTINGS = [
     ("--pipeline", str, "key of the pipeline to tune"),
@@ -23,6 +29,11 @@ _SETTINGS = [
     ("--name", str, "experiment folder name"),
     ("--seed", int, "seed of the search algorithm"),
     ("--time-budget-s", float, "end the experiment after this many seconds"),
+    (
+        "--warm-start",
+        str,
+        "an earlier experiment folder whose finished trials the search learns from",
+    ),
 ]
 
 
@@ -75,11 +86,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--all", action="store_true", help="list every trial in the summary, not the best 10"
     )
-    parser.set_defaults(handler=run)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print the phase breakdown at the end (seconds since the command started)",
+    )
+    parser.set_defaults(handler=run, exit_promptly=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipetune.errors import ConfigError, PipetuneError
+    from pipetune.errors import ConfigError
     from pipetune.tune import Experiment, resume_experiment
 
     if args.resume:
@@ -101,42 +117,27 @@ def run(args: argparse.Namespace) -> int:
         aside = experiment.restart()
         if aside is not None:
             print(f"moved the old experiment aside: {aside}", file=sys.stderr)
+    reports: list[_ReportWriter] = []
+
+    def deliver(outcome: ExperimentOutcome) -> None:
+        """The answer first: printed while Ray shuts down, the report written meanwhile."""
+        _print_results(outcome, experiment.settings, None if args.all else 10)
+        experiment.timeline.mark("summary printed")
+        if not outcome.ran:  # a resume of a finished experiment: nothing new to report
+            print("the experiment had finished; nothing was run", file=sys.stderr)
+        reports.append(_ReportWriter(outcome, lambda: experiment.timeline.mark("report written")))
+
     outcome = experiment.run(
         args.address,
         resume=bool(args.resume),
         retry_errored=args.retry_errored,
         announce=lambda path: print(f"experiment: {path}", file=sys.stderr),
+        deliver=deliver,
     )
-    from pipetune.experiment import space_labels
-    from pipetune.tune import print_summary
-
     settings = experiment.settings
-    labels = space_labels(settings.search_space)
-    limit = None if args.all else 10
-    print_summary(outcome.rows, settings.metric, settings.mode.value, limit, labels)
-    if outcome.best is not None:
-        print(f"best {settings.metric}: {outcome.best[f'best_{settings.metric}']:.4g}")
-        print(f"best config: {outcome.path / 'best_config.yaml'}")
-    print(f"results: {outcome.path / 'results.csv'}")
-    report_failed = False
-    report = outcome.path / REPORT_FILE
-    try:
-        from pipetune.report import write_report
-
-        if not outcome.ran:  # a resume of a finished experiment: nothing new to report
-            print("the experiment had finished; nothing was run", file=sys.stderr)
-        if outcome.ran or not report.exists():
-            report = write_report(outcome.path)
-        print(f"report: {report}")
-    except PipetuneError as exc:
-        print(f"report not written: {exc}", file=sys.stderr)
-    except OSError as exc:  # a full disk: results.csv and best_config.yaml were written first
-        print(
-            f"pipetune: error: report not written: {describe(exc)}; results.csv and "
-            f"best_config.yaml are complete; write it later with `pipetune report {outcome.path}`",
-            file=sys.stderr,
-        )
-        report_failed = True
+    report_failed = reports[0].finish() if reports else False
+    if args.profile:
+        print(experiment.timeline.format(), file=sys.stderr)
     if outcome.budget_reached:
         # Tune marks the trials it stops at the budget TERMINATED: a resume would not run
         # them again, so no resume command is offered.
@@ -158,3 +159,61 @@ def run(args: argparse.Namespace) -> int:
         print(f"{outcome.failed} trial(s) failed; see the error column", file=sys.stderr)
         return 1
     return EXIT_FAILURE if report_failed else 0
+
+
+def _print_results(outcome: ExperimentOutcome, settings: TuneSettings, limit: int | None) -> None:
+    from pipetune.experiment import space_labels
+    from pipetune.tune import print_summary
+
+    labels = space_labels(settings.search_space)
+    print_summary(outcome.rows, settings.metric, settings.mode.value, limit, labels)
+    if outcome.best is not None:
+        print(f"best {settings.metric}: {outcome.best[f'best_{settings.metric}']:.4g}")
+        print(f"best config: {outcome.path / 'best_config.yaml'}")
+    print(f"results: {outcome.path / 'results.csv'}")
+    sys.stdout.flush()
+
+
+class _ReportWriter:
+    """report.html written in a thread of its own, started once the results are on disk, so
+    that Ray's shutdown and the report's rendering overlap; :meth:`finish` waits for it."""
+
+    def __init__(self, outcome: ExperimentOutcome, written: Callable[[], None]) -> None:
+        self.path = outcome.path
+        self.written = written
+        self.report = outcome.path / REPORT_FILE
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if outcome.ran or not self.report.exists():
+            self._thread = threading.Thread(target=self._write, name="pipetune-report")
+            self._thread.start()
+
+    def _write(self) -> None:
+        from pipetune.report import write_report
+
+        try:
+            self.report = write_report(self.path)
+            self.written()
+        except BaseException as exc:  # handed to finish(), in the main thread
+            self.error = exc
+
+    def finish(self) -> bool:
+        """Wait for the report, print where it is (or why not); True when the disk refused it."""
+        from pipetune.errors import PipetuneError
+
+        if self._thread is not None:
+            self._thread.join()
+        if isinstance(self.error, PipetuneError):
+            print(f"report not written: {self.error}", file=sys.stderr)
+        elif isinstance(self.error, OSError):  # a full disk: the results were written first
+            print(
+                f"pipetune: error: report not written: {describe(self.error)}; results.csv and "
+                f"best_config.yaml are complete; write it later with `pipetune report {self.path}`",
+                file=sys.stderr,
+            )
+            return True
+        elif self.error is not None:
+            raise self.error
+        else:
+            print(f"report: {self.report}")
+        return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import traceback
@@ -48,8 +49,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its exit status (in-process: tests, notebooks)."""
+    return _dispatch(argv)[0]
+
+
+def console() -> NoReturn:
+    """The ``pipetune`` executable.
+
+    A command that sets ``exit_promptly`` (``tune``: its files are written atomically and
+    its Ray is shut down when it returns) ends the process at once: the interpreter's
+    teardown of torch and Ray (seconds) holds nothing the user is waiting for.
+    """
+    status, args = _dispatch(None)
+    if getattr(args, "exit_promptly", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(status)
+    sys.exit(status)
+
+
+def _dispatch(argv: Sequence[str] | None) -> tuple[int, argparse.Namespace]:
     parser = build_parser()
     args = parser.parse_args(argv)
+    return _handle(args), args
+
+
+def _handle(args: argparse.Namespace) -> int:
     saved_allow_list = os.environ.get(ALLOWED_ENV)
     if args.allow_module:
         os.environ[ALLOWED_ENV] = ",".join(filter(None, [saved_allow_list, *args.allow_module]))
@@ -74,4 +100,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

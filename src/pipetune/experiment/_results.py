@@ -2,7 +2,9 @@
 
 A row holds ``trial_id``, ``status`` (a :class:`Status` word), the metric's final and best
 values (``<metric>``, ``best_<metric>``), ``iterations``, ``time_total_s``, one
-``config/<key>`` column per searched key, and ``error`` (the last line of why it stopped).
+``config/<key>`` column per searched key (empty where a conditional key was inactive),
+``error`` (the last line of why it stopped), and with points_to_evaluate or a warm start
+``origin`` (``points_to_evaluate`` or ``sampled``).
 """
 
 from __future__ import annotations
@@ -23,15 +25,26 @@ _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infini
 
 
 def write_results(rows: list[dict[str, Any]], folder: Path) -> Path:
-    """Replace ``results.csv`` atomically (columns in first-seen order)."""
+    """Replace ``results.csv`` atomically (columns in first-seen order; a ``config/`` column
+    only some rows have goes beside the other ``config/`` columns; its other cells stay
+    empty)."""
     columns: list[str] = []
     for row in rows:
-        columns += [k for k in row if k not in columns]
+        for key in row:
+            if key not in columns:
+                columns.insert(_place(columns, key), key)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
     writer.writerows(rows)
     return atomic_write_text(folder / RESULTS_FILE, buffer.getvalue())
+
+
+def _place(columns: list[str], key: str) -> int:
+    """Where a new column goes: after the last one of its ``prefix/`` family, else last."""
+    prefix = key.partition("/")[0] + "/" if "/" in key else None
+    family = [i for i, c in enumerate(columns) if prefix and c.startswith(prefix)]
+    return family[-1] + 1 if family else len(columns)
 
 
 def parse_cell(text: str) -> Any:

@@ -195,7 +195,12 @@ def _apply_row(trial: Trial, row: dict[str, Any], metric: str) -> None:
     if isinstance(iterations, int) and not isinstance(iterations, bool):
         trial.iterations = iterations
     trial.time_total_s = _first(finite(row.get("time_total_s")), trial.time_total_s)
-    config = {k.removeprefix("config/"): v for k, v in row.items() if k.startswith("config/")}
+    # an empty cell: a conditional key that was inactive, the trial kept the config's value
+    config = {
+        k.removeprefix("config/"): v
+        for k, v in row.items()
+        if k.startswith("config/") and v is not None
+    }
     trial.config = config or trial.config
     trial.error = str(row.get("error") or trial.error)
 

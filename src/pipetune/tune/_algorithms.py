@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from omegaconf import OmegaConf
@@ -28,8 +28,25 @@ Spec = str | Mapping[str, Any] | None
 
 #: (options, iteration budget) → a Ray Tune TrialScheduler
 SchedulerFactory = Callable[[dict[str, Any], int], Any]
-#: (options, seed, max_concurrent_trials) → a Ray Tune Searcher or SearchAlgorithm
-SearchAlgFactory = Callable[[dict[str, Any], int | None, int | None], Any]
+#: (options, seed, max_concurrent_trials) → a Ray Tune Searcher or SearchAlgorithm; an
+#: entry that takes SearchInputs gets them as a fourth argument
+SearchAlgFactory = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class SearchInputs:
+    """What pipetune hands a search algorithm beside its YAML options."""
+
+    #: the searched keys: their domains, conditions and order (pipetune.tune._space)
+    space: Any
+    metric: str
+    mode: str
+    #: ``tune.points_to_evaluate``: run first, in order
+    points_to_evaluate: list[dict[str, Any]] = field(default_factory=list)
+    #: ``tune.warm_start``: (values, metric) of each finished trial of an earlier experiment
+    evaluated: list[tuple[dict[str, Any], float]] = field(default_factory=list)
+    #: prefix of the names of the searched keys ("train_loop_config/" for DDP trials)
+    prefix: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,19 @@ class SearchAlgEntry(_Entry):
     #: the factory applies ``max_concurrent_trials`` itself; otherwise pipetune wraps the
     #: searcher in Ray's ConcurrencyLimiter
     caps_concurrency: bool = False
+    #: searches entries with ``when:`` (through the param space, or ``owns_space``)
+    conditional: bool = False
+    #: runs ``tune.points_to_evaluate`` first
+    points_to_evaluate: bool = False
+    #: learns from ``tune.warm_start``'s earlier trials
+    warm_start: bool = False
+    #: builds its space from SearchInputs.space: the Tuner's param space holds no searched key
+    owns_space: bool = False
+
+    @property
+    def takes_inputs(self) -> bool:
+        """Whether the factory takes SearchInputs as a fourth argument."""
+        return self.conditional or self.points_to_evaluate or self.warm_start or self.owns_space
 
 
 #: Scheduler name in the YAML → its entry. Extend with ``register_scheduler``.
@@ -114,6 +144,10 @@ def register_search_alg(
     factory: SearchAlgFactory,
     *,
     caps_concurrency: bool = False,
+    conditional: bool = False,
+    points_to_evaluate: bool = False,
+    warm_start: bool = False,
+    owns_space: bool = False,
     packages: tuple[str, ...] = (),
     extra: str | None = None,
     ray_class: str = "",
@@ -122,7 +156,9 @@ def register_search_alg(
     """Make ``search_alg: NAME`` (and ``--search-alg NAME``) available in configs.
 
     ``factory(options, seed, concurrency)`` gets the other keys of ``{type: NAME, ...}``,
-    ``tune.seed`` and ``tune.max_concurrent_trials``.
+    ``tune.seed`` and ``tune.max_concurrent_trials``. An entry that says it handles
+    conditions, points to evaluate, a warm start or its own space gets a fourth argument,
+    the :class:`SearchInputs`; pipetune refuses those settings for any other entry.
     """
     entry = SearchAlgEntry(
         _name(name),
@@ -132,6 +168,10 @@ def register_search_alg(
         packages=tuple(packages),
         extra=extra,
         caps_concurrency=caps_concurrency,
+        conditional=conditional,
+        points_to_evaluate=points_to_evaluate,
+        warm_start=warm_start,
+        owns_space=owns_space,
     )
     SEARCH_ALGS[entry.name] = entry
     return entry
@@ -235,21 +275,23 @@ register_scheduler(
 # -- the built-in search algorithms -----------------------------------------------------------
 
 
-def _random(options: dict[str, Any], seed: int | None, concurrency: int | None) -> Any:
+def _random(
+    options: dict[str, Any], seed: int | None, concurrency: int | None, inputs: SearchInputs
+) -> Any:
     from ray.tune.search import BasicVariantGenerator
 
+    if inputs.points_to_evaluate:
+        options["points_to_evaluate"] = [dict(p) for p in inputs.points_to_evaluate]
     # Tune ignores TuneConfig.max_concurrent_trials for a search_alg that is not a Searcher.
     return BasicVariantGenerator(random_state=seed, max_concurrent=concurrency or 0, **options)
 
 
-def _optuna(options: dict[str, Any], seed: int | None, concurrency: int | None) -> Any:
-    import optuna
-    from ray.tune.search.optuna import OptunaSearch
+def _optuna(
+    options: dict[str, Any], seed: int | None, concurrency: int | None, inputs: SearchInputs
+) -> Any:
+    from pipetune.tune._optuna import make_optuna
 
-    # OptunaSearch creates its study inside fit; "A new study created in memory" is noise.
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=seed, **options)
-    return OptunaSearch(sampler=sampler)
+    return make_optuna(options, seed, concurrency, inputs)
 
 
 def _hyperopt(options: dict[str, Any], seed: int | None, concurrency: int | None) -> Any:
@@ -268,6 +310,8 @@ register_search_alg(
     "random",
     _random,
     caps_concurrency=True,
+    conditional=True,
+    points_to_evaluate=True,
     ray_class="BasicVariantGenerator",
     summary="independent random samples; `seed` makes them repeatable",
 )
@@ -275,6 +319,8 @@ register_search_alg(
     "grid",
     _random,  # Ray's variant generator expands grid_search values exhaustively
     caps_concurrency=True,
+    conditional=True,  # a grid over conditional keys is expanded into its distinct points
+    points_to_evaluate=True,
     ray_class="BasicVariantGenerator",
     summary="the same generator: every combination of the `grid_search` values, "
     "`num_samples` times each",
@@ -282,6 +328,10 @@ register_search_alg(
 register_search_alg(
     "optuna",
     _optuna,
+    conditional=True,
+    points_to_evaluate=True,
+    warm_start=True,
+    owns_space=True,  # a define-by-run function: Optuna's way to search conditions
     packages=("optuna",),
     ray_class="OptunaSearch",
     summary="TPE; the options go to Optuna's `TPESampler`",
@@ -442,7 +492,7 @@ def make_scheduler(spec: Spec, budget: int) -> Any:
                     "it may perturb)",
                     key_path=f"{SCHEDULER_KEY}.hyperparam_mutations",
                 )
-            options["hyperparam_mutations"] = build_search_space(mutations)
+            options["hyperparam_mutations"] = dict(build_search_space(mutations, conditional=False))
         return entry.factory(options, budget)
 
     scheduler = _built(entry.name, "scheduler", SCHEDULER_KEY, make)
@@ -455,16 +505,24 @@ def make_scheduler(spec: Spec, budget: int) -> Any:
     return scheduler
 
 
-def make_search_alg(spec: Spec, seed: int | None, concurrency: int | None) -> Any:
-    """The Ray Tune search algorithm of ``tune.search_alg``, capped at ``concurrency``."""
+def make_search_alg(
+    spec: Spec, seed: int | None, concurrency: int | None, inputs: SearchInputs | None = None
+) -> Any:
+    """The Ray Tune search algorithm of ``tune.search_alg``, capped at ``concurrency``.
+
+    ``inputs``: the space and the points for an entry that takes them (``takes_inputs``);
+    without them, it gets an empty space and no points.
+    """
     entry = search_alg_entry(spec)
     _check_packages(entry, "search algorithm", SEARCH_ALG_KEY)
-    searcher = _built(
-        entry.name,
-        "search algorithm",
-        SEARCH_ALG_KEY,
-        lambda: entry.factory(_options(spec), seed, concurrency),
-    )
+    given = inputs or SearchInputs(space=None, metric="", mode="min")
+
+    def make() -> Any:
+        if entry.takes_inputs:
+            return entry.factory(_options(spec), seed, concurrency, given)
+        return entry.factory(_options(spec), seed, concurrency)
+
+    searcher = _built(entry.name, "search algorithm", SEARCH_ALG_KEY, make)
     if not _is_instance(searcher, "ray.tune.search", "Searcher", "SearchAlgorithm"):
         raise ConfigError(
             f"search algorithm '{entry.name}' built {type(searcher).__name__}, not a Ray Tune "

@@ -7,6 +7,7 @@ from typing import Any
 
 from pipetune.config import ConfigSource, apply_overrides, has_path, resolve, suggest_paths
 from pipetune.errors import ConfigError, did_you_mean
+from pipetune.tune._conditions import context
 
 
 def _two_samples(domain: Any) -> tuple[Any, Any] | None:
@@ -35,8 +36,11 @@ def check_effective_overrides(
 
     The config is resolved with two different samples of each key; when the pipeline's
     resolved config is identical, the key is dead (the seed tutorial's learning-rate bug).
+    A conditional key is checked with its parents set so that its condition holds.
     """
-    for key, domain in param_space.items():
+    domains = getattr(param_space, "domains", param_space)
+    conditions = getattr(param_space, "conditions", {})
+    for key, domain in domains.items():
         if not has_path(source.tree, key):
             close = [p for p in suggest_paths(source.tree, key) if not p.startswith("tune.")]
             raise source.error(
@@ -48,8 +52,10 @@ def check_effective_overrides(
         samples = _two_samples(domain)
         if samples is None:
             continue
+        holding = context(conditions, key)
         first, second = (
-            resolve(apply_overrides(source, {key: value}), pipeline_key) for value in samples
+            resolve(apply_overrides(source, {**holding, key: value}), pipeline_key)
+            for value in samples
         )
         if first == second:
             where = (

@@ -7,12 +7,12 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from pipetune._ray_env import DEFAULTS as RAY_DEFAULTS
-from pipetune._ray_env import enable_token_auth_for
+from pipetune._ray_env import WORKER_PRELOAD, enable_token_auth_for
 from pipetune._reaper import WATCHER
 from pipetune.tune._checks import check_resources, node_resources
 from pipetune.tune._settings import Resources, TuneSettings
@@ -61,43 +61,64 @@ def _silenced(logger: str, prefix: str) -> Iterator[None]:
         logging.getLogger(logger).removeFilter(drop)
 
 
-def start_ray(address: str | None, import_paths: list[str]) -> bool:
-    """Start an embedded local Ray, or attach to ``address``; return whether we started it."""
+def start_ray(address: str | None, import_paths: list[str], preload: Sequence[str] = ()) -> bool:
+    """Start an embedded local Ray, or attach to ``address``; return whether we started it.
+
+    ``preload``: modules the workers of an embedded Ray import as they start (see
+    ``_pipetune_startup.preload_worker_modules``), so that trials find them loaded.
+    """
     import ray
 
     if ray.is_initialized():
         return False
     env = {"PYTHONPATH": os.pathsep.join([*import_paths, os.environ.get("PYTHONPATH", "")])}
-    # Nodes started with `ray start` do not inherit this process's environment.
-    env.update({key: os.environ[key] for key in RAY_DEFAULTS if key in os.environ})
-    common: dict[str, Any] = {
-        "runtime_env": {"env_vars": env},
-        "log_to_driver": False,
-        "configure_logging": False,
-    }
+    common: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
     if address:
+        # Nodes started with `ray start` do not inherit this process's environment.
+        env.update({key: os.environ[key] for key in RAY_DEFAULTS if key in os.environ})
+        runtime_env: dict[str, Any] = {"env_vars": env}
         # Nodes of a cluster may not share this file system: ship the user's modules.
         modules = user_modules(import_paths[1:])
         if modules:
-            common["runtime_env"]["py_modules"] = modules
+            runtime_env["py_modules"] = modules
         enable_token_auth_for(address)
-        ray.init(address=address, **common)
-    else:
-        # Whatever happens to this driver, the Ray it starts ends with it (see _reaper).
-        WATCHER.ray_started()
-        # address="local": always a fresh embedded Ray, never one found on the machine.
-        with _silenced(*_TOKEN_NOTICE):
-            ray.init(
-                address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common
-            )
+        ray.init(address=address, runtime_env=runtime_env, **common)
+        return True
+    # Whatever happens to this driver, the Ray it starts ends with it (see _reaper).
+    WATCHER.ray_started()
+    # An embedded Ray's processes inherit this environment: no runtime_env, so the workers
+    # Ray starts with the node (no runtime_env either) can run the trials at once, with the
+    # preloaded modules, instead of new workers started for a job-level runtime_env.
+    env[WORKER_PRELOAD] = ",".join(preload)
+    # address="local": always a fresh embedded Ray, never one found on the machine.
+    with _environment(env), _silenced(*_TOKEN_NOTICE):
+        ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common)
     return True
 
 
 @contextlib.contextmanager
-def attached_ray(address: str | None, import_paths: list[str]) -> Iterator[None]:
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in this process's environment for the block (the processes it starts keep
+    them), then the environment as it was."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@contextlib.contextmanager
+def attached_ray(
+    address: str | None, import_paths: list[str], preload: Sequence[str] = ()
+) -> Iterator[None]:
     """Ray for the length of the block: started (or attached) here, shut down after, unless
     this process had it running already."""
-    started = start_ray(address, import_paths)
+    started = start_ray(address, import_paths, preload)
     try:
         yield
     finally:
@@ -142,7 +163,8 @@ def check_resources_locally(settings: TuneSettings) -> None:
 
 @contextlib.contextmanager
 def fit_environment() -> Iterator[None]:
-    """Tune settings read from the driver's environment at fit time, restored afterwards."""
+    """Tune settings read from the driver's environment at fit time, restored afterwards
+    (a value the user set is kept)."""
     settings = {
         # Tune's automatic JSON/CSV/TensorBoard loggers cost time per result; pipetune
         # writes its own history.jsonl and results.csv.
@@ -151,17 +173,30 @@ def fit_environment() -> Iterator[None]:
         # stopper can turn it into the PipetuneError that names the reported ones.
         "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
     }
-    saved = {key: os.environ.get(key) for key in settings}
-    for key, value in settings.items():
-        os.environ.setdefault(key, value)
+    unset = {k: v for k, v in settings.items() if k not in os.environ}
+    with _environment(unset), _without_callback_telemetry():
+        yield
+
+
+@contextlib.contextmanager
+def _without_callback_telemetry() -> Iterator[None]:
+    """Skip Tune's usage tag of the run's callbacks: to name them it imports the MLflow,
+    W&B, Comet and Aim integrations (MLflow alone: seconds), for a count nobody reads here.
+    A Ray without this private hook is left as it is."""
+    try:
+        from ray.air._internal import usage
+    except ImportError:
+        yield
+        return
+    tag = getattr(usage, "tag_callbacks", None)
+    if tag is None:
+        yield
+        return
+    usage.tag_callbacks = lambda callbacks: False
     try:
         yield
     finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+        usage.tag_callbacks = tag
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from pipetune.experiment import (
     read_state,
     write_results,
 )
+from pipetune.tune._conditions import active_values
 from pipetune.tune._trial import TRAIN_LOOP_CONFIG
 
 __all__ = ["best_row", "grid_trials", "persisted_statuses", "trial_rows", "write_results"]
@@ -40,12 +41,20 @@ def grid_trials(result_grid: Any) -> list[Any]:
 
 
 def trial_rows(
-    result_grid: Any, folder: Path, metric: str, mode: str, ended: set[str] | None = None
+    result_grid: Any,
+    folder: Path,
+    metric: str,
+    mode: str,
+    ended: set[str] | None = None,
+    from_points: int | None = None,
 ) -> list[dict[str, Any]]:
     """One row per trial: its config, final and best metric, status, iterations and time.
 
     ``ended``: the trials that really ended (completed, stopped by a stopper or scheduler,
     failed); any other trial Tune calls TERMINATED is marked STOPPED. None: trust Tune.
+    ``from_points``: how many first trials (in Tune's order of creation) ran
+    points_to_evaluate; given, each row says its ``origin``. A conditional key that was
+    inactive in a trial is left out of its row (an empty cell).
     """
     # A resumed trial may repeat iterations it ran after its last checkpoint: keep the last.
     history = read_history(folder).curves(metric)
@@ -53,6 +62,7 @@ def trial_rows(
     statuses = {trial.trial_id: str(trial.status) for trial in trials}
     # A trial that never reported has no trial_id in its metrics; its folder names it.
     ids_by_path = {str(trial.path): trial.trial_id for trial in trials}
+    created = {trial.trial_id: index for index, trial in enumerate(trials)}
     diverged = {
         path.stem: path.read_text(encoding="utf-8").strip()
         for path in (folder / DIVERGED_DIR).glob("*.txt")
@@ -86,6 +96,9 @@ def trial_rows(
                 "error": diverged.get(trial_id) or _last_line(result.error),
             }
         )
+        if from_points is not None:
+            first = created.get(trial_id, from_points) < from_points
+            rows[-1]["origin"] = "points_to_evaluate" if first else "sampled"
     return rows
 
 
@@ -95,11 +108,12 @@ def persisted_statuses(folder: Path) -> dict[str, str]:
 
 
 def searched_values(config: dict[str, Any] | None) -> dict[str, Any]:
-    """The sampled values of a trial (DDP trials nest them in ``train_loop_config``)."""
+    """The sampled values of a trial (DDP trials nest them in ``train_loop_config``),
+    inactive conditional keys left out."""
     config = dict(config or {})
     if isinstance(config.get(TRAIN_LOOP_CONFIG), dict):
         config = dict(config[TRAIN_LOOP_CONFIG])
-    return {k: v for k, v in config.items() if not k.startswith("__")}
+    return {k: v for k, v in active_values(config).items() if not k.startswith("__")}
 
 
 def best_row(rows: list[dict[str, Any]], metric: str, mode: str) -> dict[str, Any] | None:
@@ -155,7 +169,7 @@ def print_summary(
     finite = [r for r in rows if isinstance(r.get(key), int | float) and math.isfinite(r[key])]
     ordered = Mode(mode).ranked(finite, key=lambda r: r[key])
     ordered += [r for r in rows if r not in finite]
-    config_keys = [k for k in (rows[0] if rows else {}) if k.startswith("config/")]
+    config_keys = list(dict.fromkeys(k for r in rows for k in r if k.startswith("config/")))
     names = display_names([k.removeprefix("config/") for k in config_keys], labels)
     shown = ordered if limit is None else ordered[:limit]
     count = f"top {len(shown)} of {len(rows)}" if len(shown) < len(rows) else f"{len(rows)}"

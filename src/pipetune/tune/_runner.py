@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 
 from pipetune._io import atomic_write_text
 from pipetune._seed import SEED_RESULT
+from pipetune._timeline import Timeline
 from pipetune.errors import ConfigError
 from pipetune.experiment import (
     CONFIG_COPY,
@@ -32,7 +33,7 @@ from pipetune.experiment import (
 )
 from pipetune.parser import ConfigParser
 from pipetune.pipeline import Trainer
-from pipetune.tune._algorithms import make_scheduler, make_search_alg, scheduler_entry
+from pipetune.tune._algorithms import make_scheduler, scheduler_entry
 from pipetune.tune._checks import (
     check_effective_overrides,
     check_trial_count,
@@ -53,6 +54,7 @@ from pipetune.tune._results import (
     write_best_config,
     write_results,
 )
+from pipetune.tune._search import make_search, origin_count
 from pipetune.tune._settings import (
     TuneSettings,
     effective_tune_section,
@@ -109,6 +111,16 @@ def _errored(result_grid: Any) -> set[str]:
     return {trial.trial_id for trial in grid_trials(result_grid) if trial.error_file}
 
 
+def _trial_modules(trainer: Any) -> list[str]:
+    """What every trial imports: Ray Tune's function trainable, pipetune's trial code, torch's
+    compiler stack (the first optimizer step imports it: seconds) and the trainer's module."""
+    modules = ["ray.tune", "pipetune.tune._trial", "torch._dynamo"]
+    own = type(trainer).__module__
+    if own not in ("__main__", "builtins") and own not in modules:
+        modules.append(own)
+    return modules
+
+
 def _trainer_index(pipeline: Any) -> int:
     steps = list(pipeline)
     for index, step in enumerate(steps):
@@ -150,6 +162,8 @@ class Experiment:
         )
         self.path = self._experiment_folder()
         self.trainer_path: str | None = None  # set when the trials are prepared
+        self.timeline = Timeline()  # the phases of run(), for --profile
+        self.timeline.mark("config and settings loaded (imports included)")
 
     def _experiment_folder(self) -> Path:
         """``storage_path/name``, which must not lead out of storage_path (a symlink may)."""
@@ -180,7 +194,7 @@ class Experiment:
         s = self.settings
         with self._located():  # built now, so that a bad name fails before Ray starts
             self.scheduler = make_scheduler(s.scheduler, budget)
-            self.search_alg = make_search_alg(s.search_alg, s.seed, s.max_concurrent_trials)
+            self.search_alg, self.tuner_space = make_search(s, self.param_space)
         return pipeline, index
 
     @contextlib.contextmanager
@@ -217,10 +231,10 @@ class Experiment:
         upstream = upstream if isinstance(upstream, tuple) else (upstream,)
         if workers > 1:
             return ddp_trainable(static, upstream, workers, resources), {
-                TRAIN_LOOP_CONFIG: self.param_space
+                TRAIN_LOOP_CONFIG: self.tuner_space
             }
         with_data = tune.with_parameters(run_trial, upstream=upstream, **static)
-        return tune.with_resources(with_data, resources), self.param_space
+        return tune.with_resources(with_data, resources), self.tuner_space
 
     def _refuse_existing_experiment(self) -> None:
         """A new experiment never writes into an old one: its results would be mixed up."""
@@ -302,15 +316,20 @@ class Experiment:
         resume: bool = False,
         retry_errored: bool = False,
         announce: Callable[[str], None] | None = None,
+        deliver: Callable[[ExperimentOutcome], None] | None = None,
     ) -> ExperimentOutcome:
         """Validate, take the folder, start (or attach to) Ray, run the trials, write results.
 
-        ``announce`` receives the experiment folder once every check has passed.
+        ``announce`` receives the experiment folder once every check has passed;
+        ``deliver`` the outcome as soon as the results are on disk, before Ray is shut down
+        (the user gets the answer while Ray takes its seconds to stop).
         ``tune.time_budget_s`` counts from here: checks, Ray's start, the upstream steps and
         the creation of trials all spend it.
         """
         self._started_at = started_at = time.monotonic()
+        mark = self.timeline.mark
         pipeline, index = self.validate()
+        mark("checks passed, pipeline built")
         if not address:
             with self._located():
                 check_resources_locally(self.settings)
@@ -318,28 +337,39 @@ class Experiment:
             if resume:
                 self._check_resumable()
                 finished = self._finished_outcome(retry_errored)
-                if finished is not None:
-                    return finished  # nothing left to run: the folder stays as it is
+                if finished is not None:  # nothing left to run: the folder stays as it is
+                    if deliver is not None:
+                        deliver(finished)
+                    return finished
             else:
                 self._refuse_existing_experiment()
             if announce is not None:
                 announce(str(self.path))
-            with attached_ray(address, self.import_paths):  # Ray is imported only now
+            preload = _trial_modules(pipeline[index])
+            with attached_ray(address, self.import_paths, preload):  # Ray is imported only now
                 from pipetune.tune._callbacks import ended_trials
 
+                mark("Ray started")
                 upstream, trainer_path = self._prepare_trials(pipeline, index)
+                mark("upstream steps run")
                 trainable, param_space = self._trainable(upstream, trainer_path)
                 ended_before = self._ended_trials()
                 _quiet_result_loggers()  # before a restore, which reads them too
                 tuner, stopper = self._tuner(trainable, param_space, resume, retry_errored)
+                mark("Tuner built")
                 with fit_environment(), stop_on_signals() as received:
                     result_grid = tuner.fit()
+                mark("trials done")
                 ended = ended_trials(self.path)
                 stopper.enforce(ended or set(), self._diverged(), _errored(result_grid), resume)
                 outcome = self._finish(result_grid, None if ended is None else ended | ended_before)
-        limit, elapsed = self.settings.time_budget_s, time.monotonic() - started_at
-        outcome.budget_reached = bool(limit and elapsed >= limit and outcome.unfinished)
-        outcome.interrupted_by = received[0] if received else None
+                limit, elapsed = self.settings.time_budget_s, time.monotonic() - started_at
+                outcome.budget_reached = bool(limit and elapsed >= limit and outcome.unfinished)
+                outcome.interrupted_by = received[0] if received else None
+                mark("results written")
+                if deliver is not None:
+                    deliver(outcome)
+        mark("Ray shut down")
         return outcome
 
     def _ended_trials(self) -> set[str]:
@@ -360,6 +390,7 @@ class Experiment:
 
         from pipetune.tune._callbacks import HistoryRecorder, progress_callbacks
         from pipetune.tune._contract import MetricContractStopper
+        from pipetune.tune._timing import TimelineMarks
 
         s = self.settings
         stopper = MetricContractStopper(s.metric, s.stop)
@@ -401,6 +432,7 @@ class Experiment:
             ),
             callbacks=[
                 HistoryRecorder(self.path),
+                TimelineMarks(self.timeline),
                 *progress_callbacks(s.metric, s.mode.value, self._expected_trials()),
             ],
             verbose=0,
@@ -412,7 +444,7 @@ class Experiment:
 
     def _finish(self, result_grid: Any, ended: set[str] | None = None) -> ExperimentOutcome:
         s = self.settings
-        rows = trial_rows(result_grid, self.path, s.metric, s.mode.value, ended)
+        rows = trial_rows(result_grid, self.path, s.metric, s.mode.value, ended, origin_count(s))
         write_results(rows, self.path)
         best = best_row(rows, s.metric, s.mode.value)
         if best is not None:

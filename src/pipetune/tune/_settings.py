@@ -34,7 +34,21 @@ class TuneSettings(BaseModel):
     mode: Mode = Field(Mode.MIN, description="min or max")
     num_samples: int = Field(8, ge=1, description="trials (per grid point with grid_search)")
     search_space: dict[str, Any] = Field(
-        default_factory=dict, description="config path → {type: ..., ...}"
+        default_factory=dict,
+        description="config path → {type: ..., ...}; an entry with `when: {KEY: VALUE or "
+        "[VALUES]}` is searched only when the choice or grid_search KEY has one of the values "
+        "(else the trial keeps the config's value)",
+    )
+    points_to_evaluate: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="[{config path: value, ...}, ...] run first, in order (each counts as one "
+        "of num_samples; keys left out are sampled)",
+    )
+    warm_start: str | None = Field(
+        None,
+        description="an earlier experiment folder: its finished trials are handed to the "
+        "search algorithm (optuna) as evaluated points before any sampling; its searched "
+        "keys must be this search space's",
     )
     scheduler: str | dict[str, Any] | None = Field(
         "asha",
@@ -89,6 +103,13 @@ class TuneSettings(BaseModel):
             raise ValueError("storage_path must be a folder")
         if ".." in PurePosixPath(value).parts:
             raise ValueError("storage_path may not climb with '..'; give an absolute path instead")
+        return value
+
+    @field_validator("warm_start")
+    @classmethod
+    def _warm_start(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or "\0" in value):
+            raise ValueError("warm_start must be an experiment folder")
         return value
 
     @classmethod

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipetune.errors import ConfigError
 from pipetune.experiment import LABEL
+from pipetune.tune._conditions import When, fold, ordered, parse_when
 
 if TYPE_CHECKING:
     from ray.tune.search.sample import Domain
@@ -142,9 +143,34 @@ def _is_ray_object(spec: Any) -> bool:
     return isinstance(spec, Domain)
 
 
-def build_search_space(space: Mapping[str, Any]) -> dict[str, Any]:
+class SearchSpace(dict[str, Any]):
+    """The Ray Tune param space of random and grid search (conditional keys folded in, see
+    ``_conditions``), which also keeps each key's own domain and its condition."""
+
+    def __init__(
+        self,
+        domains: dict[str, Any],
+        conditions: dict[str, When],
+        order: list[str],
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(fold(domains, conditions, order, seed) if conditions else domains)
+        #: searched key → its Ray domain (or grid), conditions aside
+        self.domains = domains
+        #: conditional key → its parents and the values that make it active
+        self.conditions = conditions
+        #: the keys, each after the keys its condition reads
+        self.order = order
+
+    def seeded(self, seed: int | None) -> SearchSpace:
+        """The same space whose conditional keys draw from a random state seeded by ``seed``."""
+        return SearchSpace(self.domains, self.conditions, self.order, seed)
+
+
+def build_search_space(space: Mapping[str, Any], conditional: bool = True) -> SearchSpace:
     """YAML search space → Ray Tune param space. Ray Tune objects pass through unchanged.
 
+    ``conditional``: whether entries may carry ``when:`` (not in PBT's mutations).
     The input mapping is not mutated.
     """
     if not space:
@@ -154,11 +180,17 @@ def build_search_space(space: Mapping[str, Any]) -> dict[str, Any]:
             hint="add the keys to tune under tune.search_space",
         )
     result: dict[str, Any] = {}
+    raw_when: dict[str, Any] = {}
     for key, spec in space.items():
         key = str(key)
         if _is_ray_object(spec):
             result[key] = spec
             continue
+        if isinstance(spec, Mapping) and "when" in spec:
+            if not conditional:
+                raise _error(key, "'when' is not supported here; remove it")
+            raw_when[key] = spec["when"]
+            spec = {k: v for k, v in spec.items() if k != "when"}
         if not isinstance(spec, Mapping) or "type" not in spec:
             raise _error(
                 key,
@@ -181,7 +213,8 @@ def build_search_space(space: Mapping[str, Any]) -> dict[str, Any]:
             )
         result[key] = _checked(builder, spec, key)  # the label stays here: Ray never sees it
     _check_labels(space)
-    return result
+    conditions = {key: parse_when(key, raw, result) for key, raw in raw_when.items()}
+    return SearchSpace(result, conditions, ordered(conditions, list(result)))
 
 
 def _check_labels(space: Mapping[str, Any]) -> None:

@@ -15,6 +15,7 @@ from pipetune._session import current_trial_id
 from pipetune.config import ConfigSource, apply_overrides, resolve
 from pipetune.parser import add_import_paths, build_step
 from pipetune.torch import DDPStrategy, DivergedError, TorchTrainer
+from pipetune.tune._conditions import active_values
 from pipetune.tune._metrics import checked_reports
 from pipetune.tune._reporter import TuneReporter
 
@@ -44,7 +45,7 @@ def run_trial(
     if working_dir and os.path.isdir(working_dir):
         os.chdir(working_dir)
     add_import_paths(*import_paths)
-    config = dict(config)
+    config = active_values(config)  # an inactive conditional key keeps the config's value
     cpus = os.environ.get("OMP_NUM_THREADS")
     if cpus and cpus.isdigit():
         torch.set_num_threads(max(1, int(cpus)))

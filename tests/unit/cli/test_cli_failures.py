@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pipetune._timeline import Timeline
 from pipetune.cli import _tune
 from pipetune.cli.main import main
 
@@ -110,9 +111,13 @@ class _Experiment:
         self.settings = argparse.Namespace(
             metric="val_loss", mode=argparse.Namespace(value="min"), search_space={}
         )
+        self.timeline = Timeline()
 
-    def run(self, *args: Any, **kwargs: Any) -> _Outcome:
-        return _Outcome(self.path)
+    def run(self, *args: Any, deliver: Any = None, **kwargs: Any) -> _Outcome:
+        outcome = _Outcome(self.path)
+        if deliver is not None:  # as the real one: the outcome, before Ray shuts down
+            deliver(outcome)
+        return outcome
 
 
 def test_a_full_disk_while_writing_the_report_keeps_the_results(

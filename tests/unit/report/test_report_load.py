@@ -82,3 +82,17 @@ def test_csv_cells_get_their_types_back() -> None:
     assert parse_cell("True") is True
     assert parse_cell("1_0") == "1_0"
     assert parse_cell("[0.9, 0.99]") == "[0.9, 0.99]"
+
+
+def test_an_empty_config_cell_is_a_key_the_trial_did_not_set(tmp_path: Path) -> None:
+    """A conditional key that was inactive (issue 18): no value, so the reproduce command
+    and the parameter plots leave it out instead of setting it to null."""
+    from pipetune.experiment import read_results, write_results
+
+    folder = write_interrupted(tmp_path / "exp")
+    rows = read_results(folder)
+    assert rows is not None
+    rows[0]["config/optimizer"] = None
+    write_results(rows, folder)
+    by_id = {t.trial_id: t for t in load_experiment(folder).trials}
+    assert by_id[rows[0]["trial_id"]].config == {"lr": 0.0001, "batch_size": 32}

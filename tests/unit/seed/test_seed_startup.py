@@ -22,14 +22,20 @@ PRINT_ENV = (
 KEYS = [*DEFAULTS, "RAY_AUTH_MODE"]
 
 
-def startup_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """What a fresh interpreter sees, from an environment with none of pipetune's
-    variables (and a HOME of its own)."""
+def startup_env_vars(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """An environment with none of pipetune's variables (and a HOME of its own)."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     drop = {*KEYS, "RAY_ADDRESS", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(HOME=str(home), **extra)
+    return env
+
+
+def startup_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """What a fresh interpreter sees, from an environment with none of pipetune's
+    variables (and a HOME of its own)."""
+    env = startup_env_vars(tmp_path, **extra)
     done = subprocess.run(
         [sys.executable, "-c", PRINT_ENV, json.dumps(KEYS)],
         env=env,
@@ -105,3 +111,34 @@ def test_only_ray_train_v2_refusals_are_translated(monkeypatch) -> None:
     assert "set RAY_TRAIN_V2_ENABLED=0" in line and "\n" not in line
     assert train_v2_refusal(DeprecationWarning("numpy.float is deprecated")) is None
     assert train_v2_refusal(ValueError("ray.train in Tune")) is None
+
+
+WHICH_LOADED = "import sys; print(','.join(m for m in ('colorsys', 'wave') if m in sys.modules))"
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "job", "loaded"),
+    [
+        ("default_worker.py", [], True, "colorsys,wave"),
+        ("default_worker.py", [], False, ""),  # a spare worker started with the node
+        ("x.py", [], True, ""),
+        ("setup_worker.py", ["default_worker.py"], True, ""),  # Ray's launcher of the worker
+    ],
+)
+def test_only_a_ray_worker_preloads_the_modules_it_is_given(
+    tmp_path: Path, script: str, args: list[str], job: bool, loaded: str
+) -> None:
+    """A worker of pipetune's embedded Ray (Ray runs ``default_worker.py``) imports the trial
+    modules as it starts; any other Python with the variable inherited does not, and a
+    module that cannot be imported is left for the trial to report."""
+    path = tmp_path / script
+    path.write_text(WHICH_LOADED)
+    env = startup_env_vars(tmp_path, PIPETUNE_WORKER_PRELOAD="colorsys,no_such_module_x,wave")
+    env.pop("RAY_JOB_ID", None)
+    if job:
+        env["RAY_JOB_ID"] = "01000000"
+    done = subprocess.run(
+        [sys.executable, str(path), *args], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == loaded
+    assert done.stderr == ""
