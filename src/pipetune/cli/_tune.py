@@ -23,6 +23,7 @@ _SETTINGS = [
     ("--name", str, "experiment folder name"),
     ("--seed", int, "seed of the search algorithm"),
     ("--time-budget-s", float, "end the experiment after this many seconds"),
+    ("--progress", str, "lines, table or quiet (default: a table on a terminal, lines otherwise)"),
 ]
 
 

@@ -1,0 +1,75 @@
+"""The driver's live report: Ray Tune's hooks feed counts to a report.html rewritten off the
+hot path (``pipetune.report.LiveReport`` renders in a thread of its own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ray.tune import Callback
+
+from pipetune.experiment import Status
+
+_DONE = {Status.TERMINATED.value, Status.ERROR.value}
+
+
+class LiveReportCallback(Callback):
+    """Counts trials at each hook (cheap) and hands them to the live report, which renders
+    every ``every_s`` seconds and soon after a trial ends; stopped at the experiment's end,
+    before ``pipetune tune`` writes the final, static report."""
+
+    def __init__(self, folder: Path, total: int, every_s: float) -> None:
+        self.folder, self.total, self.every_s = folder, total, every_s
+        self._live: Any = None
+        self._ended: set[str] = set()  # Tune may set a trial's status after the hook
+
+    def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks with the experiment
+        return {**self.__dict__, "_live": None, "_ended": set()}
+
+    def setup(
+        self,
+        stop: Any = None,
+        num_samples: int | None = None,
+        total_num_samples: int | None = None,
+        **info: Any,
+    ) -> None:
+        self.total = total_num_samples or self.total
+
+    def _update(self, trials: list[Any], now: bool = False) -> None:
+        if self._live is None:
+            from pipetune.report import live_report
+
+            self._live = live_report(self.folder, self.every_s)
+        done = running = 0
+        for trial in trials:
+            if trial.trial_id in self._ended or trial.status in _DONE:
+                done += 1
+            elif trial.status == Status.RUNNING.value:
+                running += 1
+        self._live.update(done, running, max(self.total, len(trials)), now=now)
+
+    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._update(trials)
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any
+    ) -> None:
+        self._update(trials)
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._ended.add(trial.trial_id)
+        self._update(trials, now=True)
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._ended.add(trial.trial_id)
+        self._update(trials, now=True)
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        if self._live is not None:
+            self._live.close()  # no live page can follow the final one
+            self._live = None
+
+
+def live_report_callbacks(folder: Path, total: int, every_s: float) -> list[Callback]:
+    """The live report's callback (none when ``tune.report_every_s`` is 0)."""
+    return [LiveReportCallback(folder, total, every_s)] if every_s > 0 else []
