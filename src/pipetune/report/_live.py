@@ -12,8 +12,11 @@ SLURM job past its time), so a page opened from a login node never spins forever
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +33,9 @@ STALE_MIN_S = 120.0
 HEARTBEAT_S = 30.0
 #: the least time between two renders, even for trials that end at once
 MIN_GAP_S = 1.0
+#: a render waits at least this many times the last render's duration after it, so the
+#: renders take at most a fifth of one core (a big experiment's page takes seconds)
+DUTY = 4.0
 
 _log = logging.getLogger(__name__)
 
@@ -106,7 +112,8 @@ class LiveReport:
         self._write = threading.Lock()  # a write and close() exclude each other
         self._counts: Counts | None = None
         self._dirty = self._urgent = self._closed = False
-        self._last = -float("inf")  # monotonic time of the last render
+        self._last = -float("inf")  # monotonic time of the last render's end
+        self._took = 0.0  # how long it took
         self._thread: threading.Thread | None = None
         self.renders = 0
 
@@ -125,7 +132,7 @@ class LiveReport:
                 self._thread.start()
             self._state.notify()
 
-    def close(self, timeout: float = 30.0) -> None:
+    def close(self, timeout: float = 5.0) -> None:
         """Stop rendering; after this returns, this object never writes the page again."""
         with self._write:  # waits for a write in progress, never for a render
             self._closed = True
@@ -135,11 +142,11 @@ class LiveReport:
             self._thread.join(timeout)
 
     def _due(self) -> float:
-        if self._urgent:
-            return self._last + MIN_GAP_S
-        return self._last + (self.every_s if self._dirty else self.heartbeat_s)
+        gap = MIN_GAP_S if self._urgent else self.every_s if self._dirty else self.heartbeat_s
+        return self._last + max(gap, DUTY * self._took)
 
     def _run(self) -> None:
+        _lower_priority()
         while True:
             with self._state:
                 while not self._closed and (wait := self._due() - time.monotonic()) > 0:
@@ -148,8 +155,11 @@ class LiveReport:
                     return
                 done, running, total = self._counts
                 self._dirty = self._urgent = False
-                self._last = time.monotonic()
+            started = time.monotonic()
             self._render_once(LiveBanner(done, running, total, self.every_s))
+            with self._state:
+                self._last = time.monotonic()
+                self._took = self._last - started
 
     def _render_once(self, banner: LiveBanner) -> None:
         try:
@@ -165,3 +175,10 @@ class LiveReport:
                 self.renders += 1
             except OSError as exc:  # a full disk must not stop the experiment
                 _log.warning("live report not written: %s", exc)
+
+
+def _lower_priority() -> None:
+    """Nice this thread (Linux gives each thread its own nice value): trials come first."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)

@@ -21,10 +21,12 @@ class LiveReportCallback(Callback):
     def __init__(self, folder: Path, total: int, every_s: float) -> None:
         self.folder, self.total, self.every_s = folder, total, every_s
         self._live: Any = None
-        self._ended: set[str] = set()  # Tune may set a trial's status after the hook
+        # Tune sets a trial's status after the hook that announces it
+        self._started: set[str] = set()
+        self._ended: set[str] = set()
 
     def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks with the experiment
-        return {**self.__dict__, "_live": None, "_ended": set()}
+        return {**self.__dict__, "_live": None, "_started": set(), "_ended": set()}
 
     def setup(
         self,
@@ -44,11 +46,15 @@ class LiveReportCallback(Callback):
         for trial in trials:
             if trial.trial_id in self._ended or trial.status in _DONE:
                 done += 1
-            elif trial.status == Status.RUNNING.value:
+            elif trial.status == Status.RUNNING.value or (
+                trial.trial_id in self._started and trial.status == Status.PENDING.value
+            ):
                 running += 1
         self._live.update(done, running, max(self.total, len(trials)), now=now)
 
     def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._started.add(trial.trial_id)
+        self._ended.discard(trial.trial_id)  # a restored trial runs again
         self._update(trials)
 
     def on_trial_result(

@@ -55,6 +55,19 @@ class Pause(Callback):
 
     def on_epoch_end(self, trainer, epoch, metrics):
         time.sleep(self.seconds)
+
+
+class Gate(Callback):
+    '''Holds every trial after its first (reported) epoch until the file `path` exists.'''
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def on_epoch_start(self, trainer, epoch):
+        import os
+
+        while epoch > 0 and not os.path.exists(self.path):
+            time.sleep(0.1)
 """
 
 SEARCH_SPACE: dict[str, Any] = {
@@ -69,6 +82,7 @@ def toy_config(
     epochs: int = 2,
     counter: Path | None = None,
     pause_s: float | None = None,
+    gate: Path | None = None,
     top_level: Mapping[str, Any] | None = None,
     **tune: Any,
 ) -> dict[str, Any]:
@@ -82,10 +96,13 @@ def toy_config(
         "epochs": "${epochs}",
         "model": {"class_path": f"{module}.Net"},
     }
+    callbacks = []
     if pause_s:
-        trainer["callbacks"] = [
-            {"class_path": f"{module}.Pause", "init_args": {"seconds": pause_s}}
-        ]
+        callbacks.append({"class_path": f"{module}.Pause", "init_args": {"seconds": pause_s}})
+    if gate is not None:  # the trial's first result is reported before the gate holds it
+        callbacks.append({"class_path": f"{module}.Gate", "init_args": {"path": str(gate)}})
+    if callbacks:
+        trainer["callbacks"] = callbacks
     settings: dict[str, Any] = {
         "metric": "val_loss",
         "mode": "min",
