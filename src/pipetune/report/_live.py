@@ -6,8 +6,8 @@ at once. :meth:`LiveReport.close` stops it for good: once it returns, no live pa
 written any more, so the final static report written after it always wins.
 
 The page needs no server: it reloads itself from its file every ``reload_s`` seconds, and
-stops (saying so) when the file has not been rewritten for a while (a killed driver, a
-SLURM job past its time), so a page opened from a login node never spins forever.
+stops (saying so) when it has come back unchanged for a while (a killed driver, a SLURM job
+past its time), so a page opened from a login node never spins forever.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -64,19 +65,26 @@ class LiveBanner:
 
 
 def banner_html(banner: LiveBanner) -> str:
-    """The banner and the script that reloads the page (or marks it stale)."""
+    """The banner and the script that reloads the page, or marks it stale once it has come
+    back unchanged for ``stale_after_s`` (counted in reloads, so the viewer's clock, maybe a
+    laptop's, need not agree with the cluster's)."""
     settings = json.dumps(
         {
             "updated": int(banner.updated * 1000),
             "reload": int(banner.reload_s * 1000),
-            "stale": int(banner.stale_after_s * 1000),
+            "stale": math.ceil(banner.stale_after_s / banner.reload_s),
         }
     )
     return f"""<div id="live" class="live">{banner.text}</div>
 <script id="live-reload">
 (function () {{
-  var live = {settings};
-  if (Date.now() - live.updated > live.stale) {{
+  var live = {settings}, key = "pipetune-live:" + location.pathname, seen = {{}};
+  try {{ seen = JSON.parse(sessionStorage.getItem(key) || "{{}}"); }} catch (e) {{}}
+  var same = seen.updated === live.updated ? (seen.same || 0) + 1 : 0;
+  try {{
+    sessionStorage.setItem(key, JSON.stringify({{updated: live.updated, same: same}}));
+  }} catch (e) {{}}
+  if (same >= live.stale) {{
     var note = document.getElementById("live");
     note.className = "live stale";
     note.textContent += " (not updated since: the driver may have stopped; " +

@@ -124,7 +124,8 @@ class ProgressPrinter(Callback):
         trial_best = self.best.get(trial.trial_id)
         self._print(
             f"trial {trial.trial_id} iter {result.get(TRAINING_ITERATION, '?')}: "
-            f"{self.metric} {_fmt(value)} (trial best {_fmt(trial_best)}; {self._leader()})"
+            f"{self.metric} {_fmt(result.get(self.metric))} "
+            f"(trial best {_fmt(trial_best)}; {self._leader()})"
         )
 
     def _line(self, trial: Any, status: str) -> None:

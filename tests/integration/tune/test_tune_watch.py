@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from processes import kill_session
-from tune_toy import write_toy
+from tune_toy import let_through, write_toy
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -70,9 +70,10 @@ class Lines:
         self._thread.join(30)
 
 
-def wait_for_file(path: Path, timeout: float = 240.0) -> None:
+def wait_for_file(path: Path, driver: subprocess.Popen[str], timeout: float = 240.0) -> None:
     deadline = time.monotonic() + timeout
     while not (path.is_file() and path.stat().st_size):
+        assert driver.poll() is None, f"the driver ended (exit {driver.returncode})"
         assert time.monotonic() < deadline, f"{path} never came"
         time.sleep(0.2)
 
@@ -103,7 +104,7 @@ def test_a_piped_run_prints_a_line_per_result_while_it_runs_and_status_follows_i
 
     # The first trial's first result is on the pipe, seconds after the driver recorded it,
     # while that trial waits at the gate.
-    wait_for_file(folder / "history.jsonl")
+    wait_for_file(folder / "history.jsonl", driver)
     first = lines.wait_for(RESULT_LINE, timeout=15)
     trial, iteration, value, trial_best, leader, leader_id = first.groups()
     assert (iteration, trial_best, leader, leader_id) == ("1", value, value, trial)
@@ -118,7 +119,7 @@ def test_a_piped_run_prints_a_line_per_result_while_it_runs_and_status_follows_i
         rf"^best so far: val_loss {value} \(min\) by trial {trial} ", running.stdout, re.M
     )
 
-    gate.touch()
+    let_through(gate, 2)
     assert driver.wait(timeout=300) == 0, lines.text()
     lines.join()
     results = [RESULT_LINE.search(line) for _, line in lines.seen]

@@ -58,16 +58,28 @@ class Pause(Callback):
 
 
 class Gate(Callback):
-    '''Holds every trial after its first (reported) epoch until the file `path` exists.'''
+    '''Holds a trial after its first (reported) epoch until it is let through: the n-th
+    trial to arrive waits until the file `path` has n lines (see tune_toy.let_through).'''
 
     def __init__(self, path: str):
         self.path = path
 
     def on_epoch_start(self, trainer, epoch):
-        import os
-
-        while epoch > 0 and not os.path.exists(self.path):
+        if epoch != 1:
+            return
+        with open(self.path + ".arrived", "a") as handle:
+            handle.write("arrived\\n")
+        arrived = _lines(self.path + ".arrived")
+        while _lines(self.path) < arrived:
             time.sleep(0.1)
+
+
+def _lines(path):
+    try:
+        with open(path) as handle:
+            return len(handle.readlines())
+    except FileNotFoundError:
+        return 0
 """
 
 SEARCH_SPACE: dict[str, Any] = {
@@ -148,6 +160,12 @@ def write_toy(
     path = folder / name
     path.write_text(yaml.safe_dump(toy_config(module, folder, **options), sort_keys=False))
     return path
+
+
+def let_through(gate: Path, trials: int = 1) -> None:
+    """Let ``trials`` more trials past the toy's Gate."""
+    with gate.open("a") as handle:
+        handle.write("go\n" * trials)
 
 
 def read_results(folder: Path) -> list[dict[str, str]]:
