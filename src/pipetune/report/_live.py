@@ -20,7 +20,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +50,8 @@ class LiveBanner:
     total: int
     reload_s: float
     updated: float = field(default_factory=time.time)
+    #: trial id → status as the driver knows it now (Tune's snapshot in the folder lags)
+    statuses: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -96,7 +98,7 @@ def banner_html(banner: LiveBanner) -> str:
 </script>"""
 
 
-Counts = tuple[int, int, int]  # done, running, total
+Counts = tuple[int, int, int, Mapping[str, str]]  # done, running, total, statuses
 
 
 class LiveReport:
@@ -125,12 +127,20 @@ class LiveReport:
         self._thread: threading.Thread | None = None
         self.renders = 0
 
-    def update(self, done: int, running: int, total: int, now: bool = False) -> None:
-        """New counts; ``now``: render as soon as the last render allows (a trial ended)."""
+    def update(
+        self,
+        done: int,
+        running: int,
+        total: int,
+        now: bool = False,
+        statuses: Mapping[str, str] | None = None,
+    ) -> None:
+        """New counts (and each trial's status); ``now``: render as soon as the last render
+        allows (a trial ended)."""
         with self._state:
             if self._closed:
                 return
-            self._counts = (done, running, total)
+            self._counts = (done, running, total, statuses or {})
             self._dirty = True
             self._urgent = self._urgent or now
             if self._thread is None:
@@ -161,10 +171,10 @@ class LiveReport:
                     self._state.wait(wait)
                 if self._closed or self._counts is None:
                     return
-                done, running, total = self._counts
+                done, running, total, statuses = self._counts
                 self._dirty = self._urgent = False
             started = time.monotonic()
-            self._render_once(LiveBanner(done, running, total, self.every_s))
+            self._render_once(LiveBanner(done, running, total, self.every_s, statuses=statuses))
             with self._state:
                 self._last = time.monotonic()
                 self._took = self._last - started

@@ -109,4 +109,11 @@ def write_report(
 def live_report(folder: str | Path, every_s: float) -> LiveReport:
     """A :class:`LiveReport` that rewrites ``folder``'s report.html while it runs."""
     root = Path(folder)
-    return LiveReport(root, every_s, lambda banner: render_page(load_experiment(root), live=banner))
+
+    def render(banner: LiveBanner) -> str:
+        experiment = load_experiment(root)
+        for trial in experiment.trials:
+            trial.status = banner.statuses.get(trial.trial_id, trial.status)
+        return render_page(experiment, live=banner)
+
+    return LiveReport(root, every_s, render)

@@ -23,10 +23,10 @@ class LiveReportCallback(Callback):
         self._live: Any = None
         # Tune sets a trial's status after the hook that announces it
         self._started: set[str] = set()
-        self._ended: set[str] = set()
+        self._ended: dict[str, str] = {}  # trial id → how it ended
 
     def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks with the experiment
-        return {**self.__dict__, "_live": None, "_started": set(), "_ended": set()}
+        return {**self.__dict__, "_live": None, "_started": set(), "_ended": {}}
 
     def setup(
         self,
@@ -42,19 +42,23 @@ class LiveReportCallback(Callback):
             from pipetune.report import live_report
 
             self._live = live_report(self.folder, self.every_s)
-        done = running = 0
-        for trial in trials:
-            if trial.trial_id in self._ended or trial.status in _DONE:
-                done += 1
-            elif trial.status == Status.RUNNING.value or (
-                trial.trial_id in self._started and trial.status == Status.PENDING.value
-            ):
-                running += 1
-        self._live.update(done, running, max(self.total, len(trials)), now=now)
+        statuses = {trial.trial_id: self._status(trial) for trial in trials}
+        done = sum(1 for status in statuses.values() if status in _DONE)
+        running = sum(1 for status in statuses.values() if status == Status.RUNNING.value)
+        self._live.update(done, running, max(self.total, len(trials)), now=now, statuses=statuses)
+
+    def _status(self, trial: Any) -> str:
+        if trial.status in _DONE:
+            return str(trial.status)
+        if trial.trial_id in self._ended:
+            return self._ended[trial.trial_id]
+        if trial.trial_id in self._started and trial.status == Status.PENDING.value:
+            return Status.RUNNING.value
+        return str(trial.status)
 
     def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._started.add(trial.trial_id)
-        self._ended.discard(trial.trial_id)  # a restored trial runs again
+        self._ended.pop(trial.trial_id, None)  # a restored trial runs again
         self._update(trials)
 
     def on_trial_result(
@@ -63,11 +67,11 @@ class LiveReportCallback(Callback):
         self._update(trials)
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._ended.add(trial.trial_id)
+        self._ended[trial.trial_id] = Status.TERMINATED.value
         self._update(trials, now=True)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._ended.add(trial.trial_id)
+        self._ended[trial.trial_id] = Status.ERROR.value
         self._update(trials, now=True)
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:

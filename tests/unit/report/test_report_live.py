@@ -132,11 +132,13 @@ def test_a_failed_render_is_skipped_and_the_next_one_writes(tmp_path: Path) -> N
 def test_live_report_renders_the_folder_it_reads(tmp_path: Path) -> None:
     folder = write_interrupted(tmp_path / "exp")
     live = live_report(folder, every_s=0.1)
-    live.update(1, 1, 3, now=True)
+    trial_id = load_experiment(folder).trials[0].trial_id
+    live.update(1, 1, 3, now=True, statuses={trial_id: "DRIVER-SAYS"})
     eventually(lambda: live.renders > 0, timeout=120)
     live.close()
     page = (folder / "report.html").read_text()
     assert "running: 1 of 3 trials done, 1 running" in page and '<section id="trials">' in page
+    assert "status-DRIVER-SAYS" in page  # the driver's statuses, newer than Tune's snapshot
 
 
 def test_the_page_turns_stale_after_minutes_of_unchanged_reloads() -> None:

@@ -126,5 +126,9 @@ def test_the_live_report_callback_counts_done_and_running_trials(tmp_path: Path)
     trials = [trial("a", "PENDING"), trial("b", "TERMINATED"), trial("c", "RUNNING")]
     callback.on_trial_start(0, trials, trials[0])  # Tune marks it RUNNING after the hook
     callback.on_trial_complete(0, trials, trials[2])  # ... and TERMINATED after this one
-    assert seen == [((1, 2, 5), {"now": False}), ((2, 1, 5), {"now": True})]
+    assert [args for args, _ in seen] == [(1, 2, 5), (2, 1, 5)]
+    assert [k["now"] for _, k in seen] == [False, True]
+    assert seen[-1][1]["statuses"] == {"a": "RUNNING", "b": "TERMINATED", "c": "TERMINATED"}
+    callback.on_trial_error(0, trials, trials[0])
+    assert seen[-1][1]["statuses"]["a"] == "ERROR" and seen[-1][0] == (3, 0, 5)
     assert live_report_callbacks(tmp_path, 5, 0) == []
