@@ -13,12 +13,11 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from browser import CHROMIUM, chromium_command, console_messages
-from processes import kill_session
 from tune_toy import let_through, write_toy
 
 from pipetune.report import LiveBanner, _live
@@ -39,15 +38,6 @@ window.addEventListener("load", function () {
   console.log("probe:" + loads + ":" + (live ? live.textContent : ""));
 });
 </script>"""
-
-
-@pytest.fixture
-def started() -> Iterator[list[subprocess.Popen[bytes]]]:
-    processes: list[subprocess.Popen[bytes]] = []
-    yield processes
-    for process in processes:
-        kill_session(process.pid)
-        process.wait()
 
 
 def read_in_chromium(page: Path, profile: Path, budget_ms: int) -> tuple[int, str]:
@@ -87,7 +77,7 @@ def wait_for_banner(
 @pytest.mark.ray
 @pytest.mark.slow
 def test_the_live_report_counts_trials_while_running_and_ends_static(
-    make_module: Callable[..., str], tmp_path: Path, started: list[subprocess.Popen[bytes]]
+    make_module: Callable[..., str], tmp_path: Path, drivers: list[subprocess.Popen[bytes]]
 ) -> None:
     gate = tmp_path / "gate"
     config = write_toy(
@@ -103,7 +93,7 @@ def test_the_live_report_counts_trials_while_running_and_ends_static(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    started.append(driver)
+    drivers.append(driver)
 
     wait_for_banner(page, 0, driver)  # the first trial waits at the gate
     assert 'id="live-reload"' in page.read_text()  # the script the test below runs

@@ -14,11 +14,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from processes import kill_session
 from tune_toy import let_through, write_toy
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -31,15 +30,6 @@ RESULT_LINE = re.compile(
 DONE_LINE = re.compile(
     r"^\[\d+:\d\d:\d\d\] \[(\d)/2\] trial (\S+) done: val_loss last (\S+), best (\S+) after"
 )
-
-
-@pytest.fixture
-def started() -> Iterator[list[subprocess.Popen[str]]]:
-    processes: list[subprocess.Popen[str]] = []
-    yield processes
-    for process in processes:
-        kill_session(process.pid)
-        process.wait()
 
 
 class Lines:
@@ -85,7 +75,7 @@ def status(folder: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_piped_run_prints_a_line_per_result_while_it_runs_and_status_follows_it(
-    make_module: Callable[..., str], tmp_path: Path, started: list[subprocess.Popen[str]]
+    make_module: Callable[..., str], tmp_path: Path, drivers: list[subprocess.Popen[str]]
 ) -> None:
     gate = tmp_path / "gate"
     config = write_toy(make_module, tmp_path, epochs=2, gate=gate, max_concurrent_trials=1)
@@ -99,7 +89,7 @@ def test_a_piped_run_prints_a_line_per_result_while_it_runs_and_status_follows_i
         text=True,
         start_new_session=True,
     )
-    started.append(driver)
+    drivers.append(driver)
     lines = Lines(driver.stdout)
 
     # The first trial's first result is on the pipe, seconds after the driver recorded it,
