@@ -34,6 +34,7 @@ _SETTINGS = [
         str,
         "an earlier experiment folder whose finished trials the search learns from",
     ),
+    ("--progress", str, "lines, table or quiet (default: a table on a terminal, lines otherwise)"),
 ]
 
 

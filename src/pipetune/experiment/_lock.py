@@ -60,6 +60,15 @@ class ExperimentLock:
             return {}
         return data if isinstance(data, dict) else {}
 
+    def stale(self, holder: dict[str, object] | None = None) -> bool:
+        """Whether the lock was left by a driver of this host that no longer runs (one held
+        on another host is never stale: this host cannot tell)."""
+        holder = self.holder() if holder is None else holder
+        pid = holder.get("pid")
+        return (
+            holder.get("host") == socket.gethostname() and isinstance(pid, int) and not _alive(pid)
+        )
+
     def acquire(self) -> None:
         missing = [p for p in [self.folder, *self.folder.parents] if not p.exists()]
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -70,8 +79,7 @@ class ExperimentLock:
                 return
             holder = self.holder()
             pid, host = holder.get("pid"), holder.get("host")
-            stale = host == socket.gethostname() and isinstance(pid, int) and not _alive(pid)
-            if not stale:
+            if not self.stale(holder):
                 raise ConfigError(
                     f"'{self.folder}' is in use by pipetune (PID {pid or '?'} on host "
                     f"{host or '?'})",

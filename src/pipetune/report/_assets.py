@@ -32,6 +32,9 @@ tr.best td { background: #eaf7ea; font-weight: 600; }
 .status-ERROR { color: #b3261e; font-weight: 600; }
 .status-TERMINATED { color: #1e7b34; }
 td.error { max-width: 420px; overflow: hidden; text-overflow: ellipsis; }
+.live { position: sticky; top: 0; z-index: 10; background: #1f5fbf; color: #fff;
+        padding: 6px 24px; font-weight: 600; }
+.live.stale { background: #8a5a00; }
 """
 
 SORT_JS = """

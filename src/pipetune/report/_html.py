@@ -17,6 +17,7 @@ from pipetune.report._assets import CSS, SORT_JS
 from pipetune.report._files import BEST_CONFIG_FILE, read_text
 from pipetune.report._importance import Importance
 from pipetune.report._links import Link, folder_links, reproduce_command
+from pipetune.report._live import LiveBanner, banner_html
 from pipetune.report._model import ExperimentData, Trial, TrialTable, finite, format_value
 from pipetune.report._series import Progress
 
@@ -170,9 +171,14 @@ def progress(view: View[Progress]) -> str:
 
 
 def render_html(
-    experiment: ExperimentData, views: list[View[Any]], plotly_js: str, extra: list[Link]
+    experiment: ExperimentData,
+    views: list[View[Any]],
+    plotly_js: str,
+    extra: list[Link],
+    live: LiveBanner | None = None,
 ) -> str:
-    """The whole page; ``plotly_js`` is plotly.js's source, embedded once in the head."""
+    """The whole page; ``plotly_js`` is plotly.js's source, embedded once in the head.
+    With ``live`` (the experiment still runs) it has a banner and reloads itself."""
     views = [v for v in views if v.section.html]
     sections = "\n".join(_section(v, v.section.html(v)) for v in views if v.section.html)
     script = plotly_js.replace("</script", "<\\/script")
@@ -186,6 +192,7 @@ def render_html(
 <script>{script}</script>
 </head>
 <body>
+{banner_html(live) if live is not None else ""}
 {_header(experiment, folder_links(experiment) + extra, views)}
 <main>
 {sections}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from pipetune.errors import ConfigError
 from pipetune.experiment import REPORT_FILE
 from pipetune.report._html import render_html
 from pipetune.report._links import Link
+from pipetune.report._live import LiveBanner, LiveReport
 from pipetune.report._load import load_experiment
 from pipetune.report._markdown import render_markdown
 from pipetune.report._model import ExperimentData
@@ -53,6 +55,20 @@ def _check(formats: Iterable[str]) -> set[str]:
     return chosen
 
 
+def render_page(
+    experiment: ExperimentData, extra: list[Link] | None = None, live: LiveBanner | None = None
+) -> str:
+    """report.html's text (``live``: the page of a running experiment)."""
+    return render_html(experiment, fill(experiment), _plotly_js(), extra or [], live)
+
+
+@functools.cache
+def _plotly_js() -> str:  # 4 MB read once per process, not once per live render
+    import plotly.offline
+
+    return str(plotly.offline.get_plotlyjs())
+
+
 def write_files(experiment: ExperimentData, formats: Iterable[str] = ("html",)) -> ReportFiles:
     """Write the chosen formats: 'html' (report.html), 'png' (figures), 'md' (report.md + PNGs)."""
     chosen = _check(formats)
@@ -71,11 +87,9 @@ def write_files(experiment: ExperimentData, formats: Iterable[str] = ("html",)) 
         text = render_markdown(experiment, shown, [])
         files.markdown = atomic_write_text(folder / MARKDOWN_FILE, text)
     if "html" in chosen:
-        import plotly.offline
-
         extra = [Link("report.md", MARKDOWN_FILE)] if files.markdown else []
         extra += [Link(f"{s}.png", n) for s, n in names.items()]
-        page = render_html(experiment, views, plotly.offline.get_plotlyjs(), extra)
+        page = render_html(experiment, views, _plotly_js(), extra)
         files.html = atomic_write_text(folder / HTML_FILE, page)
     return files
 
@@ -90,3 +104,16 @@ def write_report(
     """Read the experiment in ``folder``, write its report there; return report.html's path
     (report.md's, when only 'md'/'png' were asked)."""
     return write_files(load_experiment(folder, metric, mode), formats).main
+
+
+def live_report(folder: str | Path, every_s: float) -> LiveReport:
+    """A :class:`LiveReport` that rewrites ``folder``'s report.html while it runs."""
+    root = Path(folder)
+
+    def render(banner: LiveBanner) -> str:
+        experiment = load_experiment(root)
+        for trial in experiment.trials:
+            trial.status = banner.statuses.get(trial.trial_id, trial.status)
+        return render_page(experiment, live=banner)
+
+    return LiveReport(root, every_s, render)

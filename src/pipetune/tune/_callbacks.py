@@ -86,21 +86,56 @@ class HistoryRecorder(Callback):
 
 
 class ProgressPrinter(Callback):
-    """One compact line per finished trial, instead of Ray's log flood."""
+    """Lines for a log without a terminal (a SLURM log, ``nohup``, CI): with ``per_result``
+    one per reported result (elapsed time, trial, iteration, the metric's value, the trial's
+    best and the best so far), and one per finished trial naming its last and best value."""
 
-    def __init__(self, metric: str, total: int) -> None:
+    def __init__(
+        self, metric: str, total: int, mode: str = "min", per_result: bool = False
+    ) -> None:
         self.metric, self.total, self.finished = metric, total, 0
+        self.mode, self.per_result = Mode(mode), per_result
+        self.best: dict[str, float] = {}  # trial id → its best value so far
+        self._started = time.monotonic()
+
+    def setup(self, *args: Any, **info: Any) -> None:
+        self._started = time.monotonic()
+
+    def _print(self, text: str) -> None:
+        elapsed = int(time.monotonic() - self._started)
+        stamp = f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
+        print(f"[{stamp}] {text}", file=sys.stderr, flush=True)
+
+    def _leader(self) -> str:
+        """``best so far 0.41 by X``, or "" before any finite value."""
+        if not self.best:
+            return ""
+        trial_id = self.mode.best(self.best, key=self.best.__getitem__)
+        return f"best so far {_fmt(self.best[trial_id])} by {trial_id}"
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any
+    ) -> None:
+        value = _finite(result.get(self.metric))
+        if value is not None and self.mode.better(value, self.best.get(trial.trial_id)):
+            self.best[trial.trial_id] = value
+        if not self.per_result:
+            return
+        trial_best = self.best.get(trial.trial_id)
+        self._print(
+            f"trial {trial.trial_id} iter {result.get(TRAINING_ITERATION, '?')}: "
+            f"{self.metric} {_fmt(result.get(self.metric))} "
+            f"(trial best {_fmt(trial_best)}; {self._leader()})"
+        )
 
     def _line(self, trial: Any, status: str) -> None:
         self.finished += 1
         result = trial.last_result or {}
-        value = result.get(self.metric)
-        shown = f"{value:.4g}" if isinstance(value, float) and math.isfinite(value) else value
-        print(
+        self._print(
             f"[{self.finished}/{self.total}] trial {trial.trial_id} {status}: "
-            f"{self.metric}={shown} after {result.get('training_iteration', 0)} iteration(s)",
-            file=sys.stderr,
-            flush=True,
+            f"{self.metric} last {_fmt(result.get(self.metric))}, "
+            f"best {_fmt(self.best.get(trial.trial_id))} after "
+            f"{result.get(TRAINING_ITERATION, 0)} iteration(s)"
         )
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
@@ -138,7 +173,7 @@ def _last_error_line(error_file: str | None) -> str:
 class LiveTable(Callback):
     """A live rich table of the trials (terminals only): status, iteration, metric, best."""
 
-    def __init__(self, metric: str, mode: str, total: int, limit: int = 12) -> None:
+    def __init__(self, metric: str, mode: str, total: int, limit: int = 10) -> None:
         self.metric, self.mode, self.total, self.limit = metric, mode, total, limit
         self.rows: dict[str, dict[str, Any]] = {}
         self._live: Any = None
@@ -160,16 +195,24 @@ class LiveTable(Callback):
 
         done = sum(1 for r in self.rows.values() if r["status"] in ("done", "ERROR"))
         running = sum(1 for r in self.rows.values() if r["status"] == "running")
+        shown = min(len(self.rows), self.limit)
         table = Table(
-            title=f"{done}/{self.total} trials done, {running} running", title_justify="left"
+            title=f"{done}/{self.total} trials done, {running} running",
+            title_justify="left",
+            # a cut table says so: the rows it leaves out are never the running or the best
+            caption=f"top {shown} of {len(self.rows)}" if shown < len(self.rows) else None,
+            caption_justify="left",
         )
-        for column in ("trial", "status", "iter", self.metric, "best"):
+        for column in ("trial", "status", "iter", f"{self.metric} last", "best"):
             table.add_column(column)
         sign = Mode(self.mode).sign
 
         def order(item: tuple[str, dict[str, Any]]) -> tuple[int, float]:
             best = item[1].get("best")
-            return (0 if item[1]["status"] == "running" else 1, sign * best if best else math.inf)
+            return (
+                0 if item[1]["status"] == "running" else 1,
+                math.inf if best is None else sign * best,
+            )
 
         for trial_id, row in sorted(self.rows.items(), key=order)[: self.limit]:
             table.add_row(
@@ -190,8 +233,8 @@ class LiveTable(Callback):
     ) -> None:
         row = self.rows.setdefault(trial.trial_id, {"status": "running"})
         row["iter"] = result.get("training_iteration", 0)
-        value = result.get(self.metric)
-        if isinstance(value, int | float) and math.isfinite(value):
+        value = _finite(result.get(self.metric))
+        if value is not None:
             row["value"] = value
             if Mode(self.mode).better(value, row.get("best")):
                 row["best"] = value
@@ -212,12 +255,24 @@ class LiveTable(Callback):
             self._live = None
 
 
+def _finite(value: Any) -> float | None:
+    finite = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if finite else None
+
+
 def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else ("" if value is None else str(value))
 
 
-def progress_callbacks(metric: str, mode: str, total: int) -> list[Callback]:
-    """A live table on a terminal; one line per finished trial otherwise."""
-    if sys.stderr.isatty():
+def progress_callbacks(
+    metric: str, mode: str, total: int, progress: str = "auto"
+) -> list[Callback]:
+    """What the driver prints while trials run (``tune.progress``): a live table ('table',
+    'auto' on a terminal), a line per result ('lines', 'auto' otherwise) or nothing ('quiet')."""
+    if progress == "auto":
+        progress = "table" if sys.stderr.isatty() else "lines"
+    if progress == "quiet":
+        return []
+    if progress == "table":
         return [LiveTable(metric, mode, total)]
-    return [ProgressPrinter(metric, total)]
+    return [ProgressPrinter(metric, total, mode, per_result=True)]

@@ -390,6 +390,7 @@ class Experiment:
 
         from pipetune.tune._callbacks import HistoryRecorder, progress_callbacks
         from pipetune.tune._contract import MetricContractStopper
+        from pipetune.tune._live import live_report_callbacks
         from pipetune.tune._timing import TimelineMarks
 
         s = self.settings
@@ -433,7 +434,8 @@ class Experiment:
             callbacks=[
                 HistoryRecorder(self.path),
                 TimelineMarks(self.timeline),
-                *progress_callbacks(s.metric, s.mode.value, self._expected_trials()),
+                *progress_callbacks(s.metric, s.mode.value, self._expected_trials(), s.progress),
+                *live_report_callbacks(self.path, self._expected_trials(), s.report_every_s),
             ],
             verbose=0,
         )

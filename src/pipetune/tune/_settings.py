@@ -78,6 +78,18 @@ class TuneSettings(BaseModel):
         10_000, ge=1, description="refuse a search of more trials (grid points × num_samples)"
     )
     checkpoint_every: int = Field(1, ge=0, description="epochs between trial checkpoints")
+    progress: Literal["auto", "lines", "table", "quiet"] = Field(
+        "auto",
+        description="what the driver prints while trials run: 'lines' (one line per result), "
+        "'table' (a live table), 'quiet' (nothing until the summary); 'auto': a table on a "
+        "terminal, lines otherwise",
+    )
+    report_every_s: float = Field(
+        5.0,
+        ge=0,
+        description="seconds between rewrites of report.html while the experiment runs (also "
+        "at each trial's end); 0: written only at the end",
+    )
 
     @field_validator("mode", mode="before")
     @classmethod

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import CHROMIUM, chromium_command, console_messages
 
 from pipetune.report import SECTION_IDS, write_report
 
-CHROMIUM = Path("/usr/bin/chromium")
 PROBE = "pipetune-probe:"
 BENIGN = re.compile(r"GL Driver Message|software WebGL|swiftshader", re.IGNORECASE)
-CONSOLE = re.compile(r'CONSOLE[^\]]*\] "(.*)", source: ')
 
 pytestmark = [
     pytest.mark.browser,
@@ -54,30 +53,12 @@ window.addEventListener("load", function () {
 
 def chromium(page: Path, screenshot: Path, profile: Path) -> list[str]:
     """Load ``page`` offline, save a screenshot, return the console messages."""
-    command = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--enable-unsafe-swiftshader",  # WebGL (parcoords) in software, without a warning
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--proxy-server=127.0.0.1:9",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--virtual-time-budget=10000",
-        f"--screenshot={screenshot}",
-        "--window-size=1280,2400",
-        page.as_uri(),
-    ]
+    command = chromium_command(
+        page, profile, f"--screenshot={screenshot}", "--window-size=1280,2400"
+    )
     done = subprocess.run(command, capture_output=True, text=True, timeout=180)
     assert screenshot.is_file(), done.stderr[-3000:]
-    return [m.group(1) for m in CONSOLE.finditer(done.stderr)]
+    return console_messages(done.stderr)
 
 
 def errors(messages: list[str]) -> list[str]:

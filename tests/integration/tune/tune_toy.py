@@ -55,6 +55,31 @@ class Pause(Callback):
 
     def on_epoch_end(self, trainer, epoch, metrics):
         time.sleep(self.seconds)
+
+
+class Gate(Callback):
+    '''Holds a trial after its first (reported) epoch until it is let through: the n-th
+    trial to arrive waits until the file `path` has n lines (see tune_toy.let_through).'''
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def on_epoch_start(self, trainer, epoch):
+        if epoch != 1:
+            return
+        with open(self.path + ".arrived", "a") as handle:
+            handle.write("arrived\\n")
+        arrived = _lines(self.path + ".arrived")
+        while _lines(self.path) < arrived:
+            time.sleep(0.1)
+
+
+def _lines(path):
+    try:
+        with open(path) as handle:
+            return len(handle.readlines())
+    except FileNotFoundError:
+        return 0
 """
 
 SEARCH_SPACE: dict[str, Any] = {
@@ -69,6 +94,7 @@ def toy_config(
     epochs: int = 2,
     counter: Path | None = None,
     pause_s: float | None = None,
+    gate: Path | None = None,
     top_level: Mapping[str, Any] | None = None,
     **tune: Any,
 ) -> dict[str, Any]:
@@ -82,10 +108,13 @@ def toy_config(
         "epochs": "${epochs}",
         "model": {"class_path": f"{module}.Net"},
     }
+    callbacks = []
     if pause_s:
-        trainer["callbacks"] = [
-            {"class_path": f"{module}.Pause", "init_args": {"seconds": pause_s}}
-        ]
+        callbacks.append({"class_path": f"{module}.Pause", "init_args": {"seconds": pause_s}})
+    if gate is not None:  # the trial's first result is reported before the gate holds it
+        callbacks.append({"class_path": f"{module}.Gate", "init_args": {"path": str(gate)}})
+    if callbacks:
+        trainer["callbacks"] = callbacks
     settings: dict[str, Any] = {
         "metric": "val_loss",
         "mode": "min",
@@ -131,6 +160,12 @@ def write_toy(
     path = folder / name
     path.write_text(yaml.safe_dump(toy_config(module, folder, **options), sort_keys=False))
     return path
+
+
+def let_through(gate: Path, trials: int = 1) -> None:
+    """Let ``trials`` more trials past the toy's Gate."""
+    with gate.open("a") as handle:
+        handle.write("go\n" * trials)
 
 
 def read_results(folder: Path) -> list[dict[str, str]]:

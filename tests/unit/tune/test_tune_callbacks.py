@@ -1,4 +1,6 @@
-"""The driver's progress lines for trials Tune retries (``max_failures``)."""
+"""The driver's output while trials run: lines per result and per trial (with the last and the
+best value), the live table's "top N of M", the progress setting, retries (``max_failures``),
+and the counts the live report is fed."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipetune.tune._callbacks import ProgressPrinter
+from pipetune.tune._callbacks import LiveTable, ProgressPrinter, progress_callbacks
 
 
 def failed_trial(error_file: Path | None, checkpoint_iteration: int | None) -> SimpleNamespace:
@@ -50,3 +52,83 @@ def test_a_retry_without_checkpoint_or_error_file_starts_over(
     lines = capsys.readouterr().err.splitlines()
     assert lines == ["trial abc_00001 failed (no error message); retry 1 of 2 from the start"] * 2
     assert printer.finished == 0  # a retry is not a finished trial
+
+
+def trial(trial_id: str, status: str = "RUNNING", **last: object) -> SimpleNamespace:
+    return SimpleNamespace(trial_id=trial_id, status=status, last_result=last)
+
+
+def test_lines_name_the_result_the_trials_best_and_the_best_so_far(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    printer = ProgressPrinter("val_loss", 2, "min", per_result=True)
+    a, b = trial("t_00000"), trial("t_00001")
+    for who, iteration, value in [(a, 1, 0.5), (a, 2, 0.6), (b, 1, 0.4), (b, 2, float("nan"))]:
+        printer.on_trial_result(0, [], who, {"training_iteration": iteration, "val_loss": value})
+    printer.on_trial_complete(0, [], trial("t_00000", val_loss=0.6, training_iteration=2))
+    lines = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()]
+    assert lines == [
+        "trial t_00000 iter 1: val_loss 0.5 (trial best 0.5; best so far 0.5 by t_00000)",
+        "trial t_00000 iter 2: val_loss 0.6 (trial best 0.5; best so far 0.5 by t_00000)",
+        "trial t_00001 iter 1: val_loss 0.4 (trial best 0.4; best so far 0.4 by t_00001)",
+        "trial t_00001 iter 2: val_loss nan (trial best 0.4; best so far 0.4 by t_00001)",
+        "[1/2] trial t_00000 done: val_loss last 0.6, best 0.5 after 2 iteration(s)",
+    ]
+
+
+def test_each_line_starts_with_the_elapsed_time(capsys: pytest.CaptureFixture[str]) -> None:
+    printer = ProgressPrinter("acc", 1, "max", per_result=True)
+    printer._started -= 3725  # 1 h 2 min 5 s ago
+    printer.on_trial_result(0, [], trial("t"), {"training_iteration": 1, "acc": 0.9})
+    assert capsys.readouterr().err.startswith("[1:02:05] trial t iter 1: acc 0.9 ")
+
+
+@pytest.mark.parametrize(
+    ("progress", "kinds"),
+    [
+        ("lines", [ProgressPrinter]),
+        ("table", [LiveTable]),
+        ("quiet", []),
+        ("auto", [ProgressPrinter]),
+    ],
+)
+def test_progress_picks_the_output(progress: str, kinds: list[type]) -> None:
+    chosen = progress_callbacks("val_loss", "min", 4, progress)  # stderr is no terminal here
+    assert [type(c) for c in chosen] == kinds
+    assert all(c.per_result for c in chosen if isinstance(c, ProgressPrinter))
+
+
+def test_the_live_table_says_when_it_shows_only_the_top_rows() -> None:
+    from rich.console import Console
+
+    table = LiveTable("val_loss", "min", 14)
+    for index in range(14):
+        row = table.rows.setdefault(f"t_{index:05d}", {"status": "done"})
+        row.update(iter=1, value=float(index), best=float(index))
+    console = Console(width=100, record=True)
+    console.print(table._render())
+    text = console.export_text()
+    assert "top 10 of 14" in text
+    assert "val_loss last" in text and "t_00009" in text and "t_00010" not in text
+    for index in range(4):
+        del table.rows[f"t_{index + 10:05d}"]
+    console = Console(width=100, record=True)
+    console.print(table._render())
+    assert "top" not in console.export_text()  # ten rows: nothing cut
+
+
+def test_the_live_report_callback_counts_done_and_running_trials(tmp_path: Path) -> None:
+    from pipetune.tune._live import LiveReportCallback, live_report_callbacks
+
+    seen = []
+    callback = LiveReportCallback(tmp_path, 5, every_s=1)
+    callback._live = SimpleNamespace(update=lambda *a, **k: seen.append((a, k)), close=lambda: None)
+    trials = [trial("a", "PENDING"), trial("b", "TERMINATED"), trial("c", "RUNNING")]
+    callback.on_trial_start(0, trials, trials[0])  # Tune marks it RUNNING after the hook
+    callback.on_trial_complete(0, trials, trials[2])  # ... and TERMINATED after this one
+    assert [args for args, _ in seen] == [(1, 2, 5), (2, 1, 5)]
+    assert [k["now"] for _, k in seen] == [False, True]
+    assert seen[-1][1]["statuses"] == {"a": "RUNNING", "b": "TERMINATED", "c": "TERMINATED"}
+    callback.on_trial_error(0, trials, trials[0])
+    assert seen[-1][1]["statuses"]["a"] == "ERROR" and seen[-1][0] == (3, 0, 5)
+    assert live_report_callbacks(tmp_path, 5, 0) == []

@@ -1,0 +1,85 @@
+"""The driver's live report: Ray Tune's hooks feed counts to a report.html rewritten off the
+hot path (``pipetune.report.LiveReport`` renders in a thread of its own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ray.tune import Callback
+
+from pipetune.experiment import Status
+
+_DONE = {Status.TERMINATED.value, Status.ERROR.value}
+
+
+class LiveReportCallback(Callback):
+    """Counts trials at each hook (cheap) and hands them to the live report, which renders
+    every ``every_s`` seconds and soon after a trial ends; stopped at the experiment's end,
+    before ``pipetune tune`` writes the final, static report."""
+
+    def __init__(self, folder: Path, total: int, every_s: float) -> None:
+        self.folder, self.total, self.every_s = folder, total, every_s
+        self._live: Any = None
+        # Tune sets a trial's status after the hook that announces it
+        self._started: set[str] = set()
+        self._ended: dict[str, str] = {}  # trial id → how it ended
+
+    def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks with the experiment
+        return {**self.__dict__, "_live": None, "_started": set(), "_ended": {}}
+
+    def setup(
+        self,
+        stop: Any = None,
+        num_samples: int | None = None,
+        total_num_samples: int | None = None,
+        **info: Any,
+    ) -> None:
+        self.total = total_num_samples or self.total
+
+    def _update(self, trials: list[Any], now: bool = False) -> None:
+        if self._live is None:
+            from pipetune.report import live_report
+
+            self._live = live_report(self.folder, self.every_s)
+        statuses = {trial.trial_id: self._status(trial) for trial in trials}
+        done = sum(1 for status in statuses.values() if status in _DONE)
+        running = sum(1 for status in statuses.values() if status == Status.RUNNING.value)
+        self._live.update(done, running, max(self.total, len(trials)), now=now, statuses=statuses)
+
+    def _status(self, trial: Any) -> str:
+        if trial.status in _DONE:
+            return str(trial.status)
+        if trial.trial_id in self._ended:
+            return self._ended[trial.trial_id]
+        if trial.trial_id in self._started and trial.status == Status.PENDING.value:
+            return Status.RUNNING.value
+        return str(trial.status)
+
+    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._started.add(trial.trial_id)
+        self._ended.pop(trial.trial_id, None)  # a restored trial runs again
+        self._update(trials)
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any
+    ) -> None:
+        self._update(trials)
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._ended[trial.trial_id] = Status.TERMINATED.value
+        self._update(trials, now=True)
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._ended[trial.trial_id] = Status.ERROR.value
+        self._update(trials, now=True)
+
+    def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
+        if self._live is not None:
+            self._live.close()  # no live page can follow the final one
+            self._live = None
+
+
+def live_report_callbacks(folder: Path, total: int, every_s: float) -> list[Callback]:
+    """The live report's callback (none when ``tune.report_every_s`` is 0)."""
+    return [LiveReportCallback(folder, total, every_s)] if every_s > 0 else []
