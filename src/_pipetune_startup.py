@@ -5,16 +5,11 @@ environment pipetune is installed in: a driver that imports ``ray`` before pipet
 tutorial's ``hpo.py``), a ``ray start`` node and the workers it spawns. Ray reads some of
 these variables when ``ray.train`` is first imported, so setting them from ``import pipetune``
 would be too late. A value already in the environment is kept, so a user's explicit
-``RAY_TRAIN_V2_ENABLED=1`` wins. This module imports nothing but ``os`` and ``sys``: it runs
-at every interpreter start.
-
-In a worker of an embedded Ray that ``pipetune tune`` started, it also imports the modules
-the trials need (:data:`PRELOAD`): Ray starts those workers with the node, while the driver
-is still preparing the experiment, so a trial finds torch and pipetune loaded.
+``RAY_TRAIN_V2_ENABLED=1`` wins. This module imports nothing but ``os``: it runs at every
+interpreter start.
 """
 
 import os
-import sys
 
 DEFAULTS = {
     # Ray 2.5x+ "Train V2" makes ``ray.train.report`` inside Tune trials and
@@ -61,31 +56,4 @@ def enable_token_auth_for(address: str | None) -> bool:
     return True
 
 
-#: comma-separated modules a Ray worker imports at start; set by pipetune for its own Ray
-PRELOAD = "PIPETUNE_WORKER_PRELOAD"
-
-
-def preload_worker_modules() -> None:
-    """Import the :data:`PRELOAD` modules when this interpreter is a Ray worker for a job.
-
-    Only Ray's worker processes (``default_worker.py``) do it, not Ray's agents, ``ray
-    start`` or a driver that inherits the variable; and only those the raylet starts for
-    the driver's job (``RAY_JOB_ID`` set), which run its actors, not the spare ones it starts
-    with the node. A module that fails to import is left to the trial, which imports it
-    again and reports the error where the user looks.
-    """
-    modules = os.environ.get(PRELOAD)
-    # Ray runs `python setup_worker.py default_worker.py ...`, which execs `python
-    # default_worker.py ...`: only the second is the worker.
-    script = next((arg for arg in sys.orig_argv[1:] if not arg.startswith("-")), "")
-    if not modules or not script.endswith("default_worker.py") or "RAY_JOB_ID" not in os.environ:
-        return
-    for name in filter(None, modules.split(",")):
-        try:
-            __import__(name)
-        except Exception:  # the trial imports it again and reports the error
-            continue
-
-
 apply_defaults()
-preload_worker_modules()

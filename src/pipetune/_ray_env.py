@@ -16,17 +16,10 @@ import sys
 import warnings
 
 from _pipetune_startup import DEFAULTS
-from _pipetune_startup import PRELOAD as WORKER_PRELOAD
 from _pipetune_startup import apply_defaults as apply_startup_defaults
 from _pipetune_startup import enable_token_auth_for as _enable_token_auth_for
 
-__all__ = [
-    "DEFAULTS",
-    "WORKER_PRELOAD",
-    "PipetuneWarning",
-    "apply_defaults",
-    "enable_token_auth_for",
-]
+__all__ = ["DEFAULTS", "PipetuneWarning", "apply_defaults", "enable_token_auth_for"]
 
 
 class PipetuneWarning(UserWarning):

@@ -7,12 +7,12 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pipetune._ray_env import DEFAULTS as RAY_DEFAULTS
-from pipetune._ray_env import WORKER_PRELOAD, enable_token_auth_for
+from pipetune._ray_env import enable_token_auth_for
 from pipetune._reaper import WATCHER
 from pipetune.tune._checks import check_resources, node_resources
 from pipetune.tune._settings import Resources, TuneSettings
@@ -61,12 +61,8 @@ def _silenced(logger: str, prefix: str) -> Iterator[None]:
         logging.getLogger(logger).removeFilter(drop)
 
 
-def start_ray(address: str | None, import_paths: list[str], preload: Sequence[str] = ()) -> bool:
-    """Start an embedded local Ray, or attach to ``address``; return whether we started it.
-
-    ``preload``: modules the workers of an embedded Ray import as they start (see
-    ``_pipetune_startup.preload_worker_modules``), so that trials find them loaded.
-    """
+def start_ray(address: str | None, import_paths: list[str]) -> bool:
+    """Start an embedded local Ray, or attach to ``address``; return whether we started it."""
     import ray
 
     if ray.is_initialized():
@@ -87,9 +83,8 @@ def start_ray(address: str | None, import_paths: list[str], preload: Sequence[st
     # Whatever happens to this driver, the Ray it starts ends with it (see _reaper).
     WATCHER.ray_started()
     # An embedded Ray's processes inherit this environment: no runtime_env, so the workers
-    # Ray starts with the node (no runtime_env either) can run the trials at once, with the
-    # preloaded modules, instead of new workers started for a job-level runtime_env.
-    env[WORKER_PRELOAD] = ",".join(preload)
+    # Ray starts for the driver's job as it comes up run the trials, instead of new workers
+    # started (after Tune asks) for a job-level runtime_env.
     # address="local": always a fresh embedded Ray, never one found on the machine.
     with _environment(env), _silenced(*_TOKEN_NOTICE):
         ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common)
@@ -113,12 +108,10 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def attached_ray(
-    address: str | None, import_paths: list[str], preload: Sequence[str] = ()
-) -> Iterator[None]:
+def attached_ray(address: str | None, import_paths: list[str]) -> Iterator[None]:
     """Ray for the length of the block: started (or attached) here, shut down after, unless
     this process had it running already."""
-    started = start_ray(address, import_paths, preload)
+    started = start_ray(address, import_paths)
     try:
         yield
     finally:

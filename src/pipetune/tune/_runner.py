@@ -111,16 +111,6 @@ def _errored(result_grid: Any) -> set[str]:
     return {trial.trial_id for trial in grid_trials(result_grid) if trial.error_file}
 
 
-def _trial_modules(trainer: Any) -> list[str]:
-    """What every trial imports: Ray Tune's function trainable, pipetune's trial code, torch's
-    compiler stack (the first optimizer step imports it: seconds) and the trainer's module."""
-    modules = ["ray.tune", "pipetune.tune._trial", "torch._dynamo"]
-    own = type(trainer).__module__
-    if own not in ("__main__", "builtins") and own not in modules:
-        modules.append(own)
-    return modules
-
-
 def _trainer_index(pipeline: Any) -> int:
     steps = list(pipeline)
     for index, step in enumerate(steps):
@@ -345,8 +335,7 @@ class Experiment:
                 self._refuse_existing_experiment()
             if announce is not None:
                 announce(str(self.path))
-            preload = _trial_modules(pipeline[index])
-            with attached_ray(address, self.import_paths, preload):  # Ray is imported only now
+            with attached_ray(address, self.import_paths):  # Ray is imported only now
                 from pipetune.tune._callbacks import ended_trials
 
                 mark("Ray started")

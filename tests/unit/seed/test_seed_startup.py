@@ -111,34 +111,3 @@ def test_only_ray_train_v2_refusals_are_translated(monkeypatch) -> None:
     assert "set RAY_TRAIN_V2_ENABLED=0" in line and "\n" not in line
     assert train_v2_refusal(DeprecationWarning("numpy.float is deprecated")) is None
     assert train_v2_refusal(ValueError("ray.train in Tune")) is None
-
-
-WHICH_LOADED = "import sys; print(','.join(m for m in ('colorsys', 'wave') if m in sys.modules))"
-
-
-@pytest.mark.parametrize(
-    ("script", "args", "job", "loaded"),
-    [
-        ("default_worker.py", [], True, "colorsys,wave"),
-        ("default_worker.py", [], False, ""),  # a spare worker started with the node
-        ("x.py", [], True, ""),
-        ("setup_worker.py", ["default_worker.py"], True, ""),  # Ray's launcher of the worker
-    ],
-)
-def test_only_a_ray_worker_preloads_the_modules_it_is_given(
-    tmp_path: Path, script: str, args: list[str], job: bool, loaded: str
-) -> None:
-    """A worker of pipetune's embedded Ray (Ray runs ``default_worker.py``) imports the trial
-    modules as it starts; any other Python with the variable inherited does not, and a
-    module that cannot be imported is left for the trial to report."""
-    path = tmp_path / script
-    path.write_text(WHICH_LOADED)
-    env = startup_env_vars(tmp_path, PIPETUNE_WORKER_PRELOAD="colorsys,no_such_module_x,wave")
-    env.pop("RAY_JOB_ID", None)
-    if job:
-        env["RAY_JOB_ID"] = "01000000"
-    done = subprocess.run(
-        [sys.executable, str(path), *args], env=env, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == loaded
-    assert done.stderr == ""
