@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -103,6 +104,14 @@ def fit_with_ray_train(
             ray.kill(final_state)
         if started_here:
             ray.shutdown()
+    return _restore_final_state(trainer, payload, result.metrics or {})
+
+
+def _restore_final_state(
+    trainer: TorchTrainer, payload: bytes | None, reported: Mapping[str, Any]
+) -> Metrics:
+    """Put rank 0's final state (``payload``) into ``trainer``; return its last metrics with
+    the numbers the workers reported to Ray Train."""
     metrics: Metrics = {}
     if payload is not None:
         state = torch.load(
@@ -115,7 +124,7 @@ def fit_with_ray_train(
         metrics.update(state.get("metrics") or {})
     metrics.update(
         (k, float(v))
-        for k, v in (result.metrics or {}).items()
+        for k, v in reported.items()
         if isinstance(v, int | float) and not isinstance(v, bool)
     )
     return metrics

@@ -377,10 +377,7 @@ class Experiment:
         the stopper that enforces the metric contract."""
         from ray import tune
 
-        from pipetune.tune._callbacks import HistoryRecorder, progress_callbacks
         from pipetune.tune._contract import MetricContractStopper
-        from pipetune.tune._live import live_report_callbacks
-        from pipetune.tune._timing import TimelineMarks
 
         s = self.settings
         stopper = MetricContractStopper(s.metric, s.stop)
@@ -420,18 +417,27 @@ class Experiment:
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=None if scheduler_entry(s.scheduler).keeps_all_checkpoints else 2
             ),
-            callbacks=[
-                HistoryRecorder(self.path),
-                TimelineMarks(self.timeline),
-                *progress_callbacks(s.metric, s.mode.value, self._expected_trials(), s.progress),
-                *live_report_callbacks(self.path, self._expected_trials(), s.report_every_s),
-            ],
+            callbacks=self._callbacks(),
             verbose=0,
         )
         tuner = tune.Tuner(
             trainable, param_space=param_space, tune_config=tune_config, run_config=run_config
         )
         return tuner, stopper
+
+    def _callbacks(self) -> list[Any]:
+        """The driver's Tune callbacks: history, timeline, progress output, live report."""
+        from pipetune.tune._callbacks import HistoryRecorder, progress_callbacks
+        from pipetune.tune._live import live_report_callbacks
+        from pipetune.tune._timing import TimelineMarks
+
+        s, expected = self.settings, self._expected_trials()
+        return [
+            HistoryRecorder(self.path),
+            TimelineMarks(self.timeline),
+            *progress_callbacks(s.metric, s.mode.value, expected, s.progress),
+            *live_report_callbacks(self.path, expected, s.report_every_s),
+        ]
 
     def _finish(self, result_grid: Any, ended: set[str] | None = None) -> ExperimentOutcome:
         s = self.settings
