@@ -1,4 +1,5 @@
-"""``pipetune report EXPERIMENT_DIR``: report.html (and PNGs, report.md) of an experiment."""
+"""``pipetune report EXPERIMENT_DIR``: report.html (and PNGs, report.md) of an experiment;
+``pipetune report DIR1 DIR2 ... [-o compare.html]``: one page comparing several."""
 
 from __future__ import annotations
 
@@ -11,7 +12,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report", help="write an HTML report of an experiment folder", description=__doc__
     )
-    parser.add_argument("experiment_dir", help="the folder `pipetune tune` printed")
+    parser.add_argument(
+        "experiment_dirs",
+        nargs="+",
+        metavar="experiment_dir",
+        help="the folder `pipetune tune` printed; two or more: compare them on one page",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        help="with several folders: the comparison page to write (default: ./compare.html)",
+    )
     parser.add_argument(
         "--format",
         dest="formats",
@@ -27,9 +39,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipetune.errors import ConfigError
     from pipetune.report import load_experiment, print_summary, write_files
 
-    experiment = load_experiment(args.experiment_dir, args.metric, args.mode)
+    if len(args.experiment_dirs) > 1:
+        return _compare(args)
+    if args.output is not None:
+        raise ConfigError(
+            "-o/--output names a comparison page: it needs two or more experiment folders",
+            hint="drop -o (report.html is written into the folder) or pass more folders",
+        )
+    experiment = load_experiment(args.experiment_dirs[0], args.metric, args.mode)
     files = write_files(experiment, args.formats or DEFAULT_FORMATS)
     print_summary(experiment, None if args.all else 10)
     if files.pngs:
@@ -41,4 +61,24 @@ def run(args: argparse.Namespace) -> int:
         import webbrowser
 
         webbrowser.open(files.main.as_uri())
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from pipetune.errors import ConfigError
+    from pipetune.report import COMPARE_FILE, write_compare
+
+    if args.formats or args.all:
+        raise ConfigError(
+            "--format and --all apply to one experiment's report, not to a comparison",
+            hint="drop them, or report one folder at a time",
+        )
+    page = write_compare(
+        args.experiment_dirs, args.output or COMPARE_FILE, metric=args.metric, mode=args.mode
+    ).resolve()
+    print(f"comparison of {len(args.experiment_dirs)} experiments: {page}")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(page.as_uri())
     return 0

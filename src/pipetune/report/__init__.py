@@ -5,6 +5,7 @@ running or interrupted) and writes ``report.html`` beside it; ``live_report(fold
 rewrites it in a background thread while the experiment runs (a banner, a self-reload).
 """
 
+from pipetune.report._compare import COMPARE_FILE, write_compare
 from pipetune.report._live import LiveBanner, LiveReport
 from pipetune.report._load import load_experiment
 from pipetune.report._model import ExperimentData, Trial
@@ -23,6 +24,7 @@ from pipetune.report._write import (
 )
 
 __all__ = [
+    "COMPARE_FILE",
     "FORMATS",
     "HTML_FILE",
     "MARKDOWN_FILE",
@@ -38,6 +40,7 @@ __all__ = [
     "load_experiment",
     "print_summary",
     "render_page",
+    "write_compare",
     "write_files",
     "write_report",
 ]

@@ -38,7 +38,7 @@ def _notes(notes: list[str]) -> str:
 
 
 def _section(view: View[Any], body: str) -> str:
-    return f'<section id="{view.id}">\n<h2>{_e(view.title)}</h2>\n{body}\n</section>'
+    return section(view.id, view.title, body)
 
 
 def _figure(figure: Any, key: str, empty: str) -> str:
@@ -170,6 +170,38 @@ def progress(view: View[Progress]) -> str:
     return when + _figure(_plotly.progress_figure(view.experiment, view.data), view.id, empty)
 
 
+def section(section_id: str, title: str, body: str) -> str:
+    """One ``<section>`` of a page: its anchor, its escaped title, its body."""
+    return f'<section id="{section_id}">\n<h2>{_e(title)}</h2>\n{body}\n</section>'
+
+
+def page(
+    title: str, header: str, sections: str, plotly_js: str, banner: str = "", css: str = ""
+) -> str:
+    """A self-contained page: the style sheet (plus ``css``), ``plotly_js`` embedded once in the
+    head, ``banner``, ``header`` and ``sections`` as given (already escaped)."""
+    script = plotly_js.replace("</script", "<\\/script")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<style>{CSS}{css}</style>
+<script>{script}</script>
+</head>
+<body>
+{banner}
+{header}
+<main>
+{sections}
+</main>
+<script>{SORT_JS}</script>
+</body>
+</html>
+"""
+
+
 def render_html(
     experiment: ExperimentData,
     views: list[View[Any]],
@@ -181,23 +213,10 @@ def render_html(
     With ``live`` (the experiment still runs) it has a banner and reloads itself."""
     views = [v for v in views if v.section.html]
     sections = "\n".join(_section(v, v.section.html(v)) for v in views if v.section.html)
-    script = plotly_js.replace("</script", "<\\/script")
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>pipetune report: {_e(experiment.name)}</title>
-<style>{CSS}</style>
-<script>{script}</script>
-</head>
-<body>
-{banner_html(live) if live is not None else ""}
-{_header(experiment, folder_links(experiment) + extra, views)}
-<main>
-{sections}
-</main>
-<script>{SORT_JS}</script>
-</body>
-</html>
-"""
+    return page(
+        f"pipetune report: {experiment.name}",
+        _header(experiment, folder_links(experiment) + extra, views),
+        sections,
+        plotly_js,
+        banner_html(live) if live is not None else "",
+    )
