@@ -22,20 +22,14 @@ PRINT_ENV = (
 KEYS = [*DEFAULTS, "RAY_AUTH_MODE"]
 
 
-def startup_env_vars(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """An environment with none of pipetune's variables (and a HOME of its own)."""
+def startup_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """What a fresh interpreter sees, from an environment with none of pipetune's
+    variables (and a HOME of its own)."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     drop = {*KEYS, "RAY_ADDRESS", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(HOME=str(home), **extra)
-    return env
-
-
-def startup_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """What a fresh interpreter sees, from an environment with none of pipetune's
-    variables (and a HOME of its own)."""
-    env = startup_env_vars(tmp_path, **extra)
     done = subprocess.run(
         [sys.executable, "-c", PRINT_ENV, json.dumps(KEYS)],
         env=env,
