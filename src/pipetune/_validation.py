@@ -41,6 +41,9 @@ def invalid(exc: ValidationError, model: type[BaseModel]) -> Invalid:
     while index < len(location):
         part = location[index]
         parts.append(part)
+        if part.isdigit() and current is not None:  # an item of a list of models
+            index += 1
+            continue
         holder = current
         field = current.model_fields.get(part) if current is not None else None
         annotation = field.annotation if field is not None else None

@@ -167,9 +167,20 @@ def _print_results(outcome: ExperimentOutcome, settings: TuneSettings, limit: in
     from pipetune.tune import print_summary
 
     labels = space_labels(settings.search_space)
-    print_summary(outcome.rows, settings.metric, settings.mode.value, limit, labels)
+    metric, mode = settings.first_metric, settings.first_mode.value
+    print_summary(outcome.rows, metric, mode, limit, labels, settings.metrics[1:])
+    if settings.constraints:
+        infeasible = sum(1 for r in outcome.rows if r.get("feasible") is False)
+        print(f"infeasible trials (tune.constraints): {infeasible} of {len(outcome.rows)}")
+    if settings.multi_objective:
+        front = sum(1 for r in outcome.rows if r.get("pareto") is True)
+        print(
+            f"Pareto front over {', '.join(settings.metrics)}: {front} trial(s), "
+            f"configs in {outcome.path / 'pareto'}"
+        )
     if outcome.best is not None:
-        print(f"best {settings.metric}: {outcome.best[f'best_{settings.metric}']:.4g}")
+        which = " (of the Pareto front)" if settings.multi_objective else ""
+        print(f"best {metric}{which}: {outcome.best[f'best_{metric}']:.4g}")
         print(f"best config: {outcome.path / 'best_config.yaml'}")
     print(f"results: {outcome.path / 'results.csv'}")
     sys.stdout.flush()

@@ -16,6 +16,9 @@ HISTORY_FILE = "history.jsonl"
 RESULTS_FILE = "results.csv"
 #: the whole config with the best trial's values: ``pipetune run`` reproduces it
 BEST_CONFIG_FILE = "best_config.yaml"
+#: with several metrics: one runnable config like best_config.yaml per Pareto-optimal trial
+#: (``<trial id>.yaml``)
+PARETO_DIR = "pareto"
 REPORT_FILE = "report.html"
 #: held by the running driver: its PID and host
 LOCK_FILE = ".pipetune.lock"

@@ -4,7 +4,10 @@ A row holds ``trial_id``, ``status`` (a :class:`Status` word), the metric's fina
 values (``<metric>``, ``best_<metric>``), ``iterations``, ``time_total_s``, one
 ``config/<key>`` column per searched key (empty where a conditional key was inactive),
 ``error`` (the last line of why it stopped), and with points_to_evaluate or a warm start
-``origin`` (``points_to_evaluate`` or ``sampled``).
+``origin`` (``points_to_evaluate`` or ``sampled``). With several metrics, each has its two
+columns and ``pareto`` (True/False) marks the trials no other trial beats in every
+``best_<metric>``; with ``tune.constraints``, each constrained metric has its final value's
+column and ``feasible`` (True/False) says whether that value kept every bound.
 """
 
 from __future__ import annotations

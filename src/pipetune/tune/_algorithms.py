@@ -39,14 +39,17 @@ class SearchInputs:
 
     #: the searched keys: their domains, conditions and order (pipetune.tune._space)
     space: Any
-    metric: str
-    mode: str
+    #: the objective, or the list of them of a multi-objective search
+    metric: str | list[str]
+    mode: str | list[str]
     #: ``tune.points_to_evaluate``: run first, in order
     points_to_evaluate: list[dict[str, Any]] = field(default_factory=list)
     #: ``tune.warm_start``: (values, metric) of each finished trial of an earlier experiment
     evaluated: list[tuple[dict[str, Any], float]] = field(default_factory=list)
     #: prefix of the names of the searched keys ("train_loop_config/" for DDP trials)
     prefix: str = ""
+    #: ``tune.constraints`` (pipetune.tune._settings.Constraint), for a constrained sampler
+    constraints: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class _Entry:
     factory: Callable[..., Any]
     #: the Ray Tune class it builds, for the reference
     ray_class: str = ""
+    #: works with several objectives (``tune.metric: [a, b]``)
+    multi_objective: bool = False
     #: what it does, one sentence for the reference
     summary: str = ""
     #: importable packages it needs; a missing one is a ConfigError before anything is built
@@ -115,6 +120,7 @@ def register_scheduler(
     *,
     keeps_all_checkpoints: bool = False,
     needs_mutations: bool = False,
+    multi_objective: bool = False,
     packages: tuple[str, ...] = (),
     extra: str | None = None,
     ray_class: str = "",
@@ -134,6 +140,7 @@ def register_scheduler(
         extra=extra,
         keeps_all_checkpoints=keeps_all_checkpoints,
         needs_mutations=needs_mutations,
+        multi_objective=multi_objective,
     )
     SCHEDULERS[entry.name] = entry
     return entry
@@ -148,6 +155,7 @@ def register_search_alg(
     points_to_evaluate: bool = False,
     warm_start: bool = False,
     owns_space: bool = False,
+    multi_objective: bool = False,
     packages: tuple[str, ...] = (),
     extra: str | None = None,
     ray_class: str = "",
@@ -172,6 +180,7 @@ def register_search_alg(
         points_to_evaluate=points_to_evaluate,
         warm_start=warm_start,
         owns_space=owns_space,
+        multi_objective=multi_objective,
     )
     SEARCH_ALGS[entry.name] = entry
     return entry
@@ -240,7 +249,13 @@ def _pbt(options: dict[str, Any], budget: int) -> Any:
     return PopulationBasedTraining(time_attr="training_iteration", **options)
 
 
-register_scheduler("fifo", _fifo, ray_class="FIFOScheduler", summary="runs every trial to its end")
+register_scheduler(
+    "fifo",
+    _fifo,
+    multi_objective=True,  # it compares no trials
+    ray_class="FIFOScheduler",
+    summary="runs every trial to its end (the default with several metrics)",
+)
 register_scheduler(
     "asha",
     _asha,
@@ -309,6 +324,7 @@ def _bohb(options: dict[str, Any], seed: int | None, concurrency: int | None) ->
 register_search_alg(
     "random",
     _random,
+    multi_objective=True,  # samples without looking at results
     caps_concurrency=True,
     conditional=True,
     points_to_evaluate=True,
@@ -318,6 +334,7 @@ register_search_alg(
 register_search_alg(
     "grid",
     _random,  # Ray's variant generator expands grid_search values exhaustively
+    multi_objective=True,
     caps_concurrency=True,
     conditional=True,  # a grid over conditional keys is expanded into its distinct points
     points_to_evaluate=True,
@@ -332,9 +349,12 @@ register_search_alg(
     points_to_evaluate=True,
     warm_start=True,
     owns_space=True,  # a define-by-run function: Optuna's way to search conditions
+    multi_objective=True,  # OptunaSearch takes lists of metrics and modes
     packages=("optuna",),
     ray_class="OptunaSearch",
-    summary="TPE; the options go to Optuna's `TPESampler`",
+    summary="TPE (`sampler: nsga2` for NSGA-II); the other options go to the sampler "
+    "(Optuna's `TPESampler` or `NSGAIISampler`); both search several metrics and take "
+    "`tune.constraints`",
 )
 register_search_alg(
     "hyperopt",
@@ -422,6 +442,7 @@ def scheduler_entry(spec: Spec) -> SchedulerEntry:
             lambda options, budget: _build_declared(spec, SCHEDULER_KEY),
             ray_class=getattr(cls, "__name__", ""),
             keeps_all_checkpoints=bool(keeps),
+            multi_objective=bool(getattr(cls, "multi_objective", False)),
         )
     return _lookup(SCHEDULERS, _split(spec, "fifo")[0], "scheduler", SCHEDULER_KEY)
 
@@ -435,6 +456,7 @@ def search_alg_entry(spec: Spec) -> SearchAlgEntry:
             _declared_target(spec)[0],
             lambda options, seed, concurrency: _build_declared(spec, SEARCH_ALG_KEY),
             ray_class=getattr(cls, "__name__", ""),
+            multi_objective=bool(getattr(cls, "multi_objective", False)),
         )
     return _lookup(SEARCH_ALGS, _split(spec, "random")[0], "search algorithm", SEARCH_ALG_KEY)
 

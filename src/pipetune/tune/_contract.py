@@ -1,5 +1,6 @@
-"""The metric contract: every trial reports ``tune.metric``; a trainer that reports other
-names stops the whole experiment at its first result, naming what it did report."""
+"""The metric contract: every trial reports ``tune.metric`` (each objective, and each metric of
+``tune.constraints``); a trainer that reports other names stops the whole experiment at its
+first result, naming what it did report."""
 
 from __future__ import annotations
 
@@ -26,20 +27,23 @@ NON_METRIC_KEYS = {
 
 
 class MetricContractStopper(Stopper):
-    """Stops a trial at ``stop`` criteria; stops everything if ``metric`` is never reported."""
+    """Stops a trial at ``stop`` criteria; stops everything if a metric of ``metric`` (one
+    name or a list) is never reported."""
 
-    def __init__(self, metric: str, criteria: Mapping[str, float]) -> None:
-        self.metric = metric
+    def __init__(self, metric: str | list[str], criteria: Mapping[str, float]) -> None:
+        self.metrics = [metric] if isinstance(metric, str) else list(metric)
         self.criteria = dict(criteria)
         self.checked = False
         self.missing: list[str] | None = None
+        self.absent: list[str] = []  # the required metrics the first result lacked
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         if not self.checked and TRAINING_ITERATION in result:
             # Only a real report counts: a trial that ends before reporting anything (one
             # that diverged in its first epoch) hands Tune an empty result.
             self.checked = True
-            if self.metric not in result:
+            self.absent = [m for m in self.metrics if m not in result]
+            if self.absent:
                 internal = set(AUTO_RESULT_KEYS) | {"should_checkpoint", "experiment_tag"}
                 self.missing = sorted(k for k in result if k not in NON_METRIC_KEYS | internal)
                 return True
@@ -58,8 +62,9 @@ class MetricContractStopper(Stopper):
         if self.missing is None and never_reported:
             self.missing = []
         if self.missing is not None:
+            names = ", ".join(f"'{m}'" for m in (self.absent or self.metrics))
             raise PipetuneError(
-                f"the trainer never reported metric '{self.metric}'; it reported: "
+                f"the trainer never reported metric {names}; it reported: "
                 f"{', '.join(self.missing) or 'nothing'} (set tune.metric to one of "
                 "them or report it from the trainer)"
             )

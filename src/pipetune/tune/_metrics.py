@@ -79,17 +79,18 @@ def _checked(key: str, value: Any, numeric: set[str]) -> Any:
 
 
 @contextlib.contextmanager
-def checked_reports(metric: str | None = None) -> Iterator[None]:
+def checked_reports(metric: str | list[str] | None = None) -> Iterator[None]:
     """Check every report of this trial process (``TuneReporter``'s, and a trainer's own
     ``ray.train.report`` or ``ray.tune.report``: all go through the session's ``report``);
-    ``metric``, the tuned one, must always be a number."""
+    ``metric``, the tuned one (or each of a list: objectives and constrained metrics), must
+    always be a number."""
     session = ray_session()
     if session is None:
         yield
         return
     report = session.report
     had_own = "report" in vars(session)
-    numeric: set[str] = {metric} if metric else set()
+    numeric: set[str] = {metric} if isinstance(metric, str) else set(metric or ())
 
     def checked(metrics: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
         return report(checked_metrics(metrics, numeric), *args, **kwargs)

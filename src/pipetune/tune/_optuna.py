@@ -10,6 +10,7 @@ searched key in its param space: Optuna owns them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -108,22 +109,99 @@ def _finished_trial(space: DefineByRun, params: Mapping[str, Any], value: float,
         ) from None
 
 
+#: the user attribute of an Optuna trial holding its constraint violations (see _Constrained)
+CONSTRAINTS_ATTR = "pipetune_constraints"
+
+
+def _new_constraints_api() -> bool:
+    """Optuna 5's ``Trial.set_constraint`` (its samplers read what it sets; their
+    ``constraints_func`` is deprecated); older ones only have ``constraints_func``."""
+    import optuna
+
+    return hasattr(optuna.trial.Trial, "set_constraint")
+
+SAMPLERS = {"tpe": "TPESampler", "nsga2": "NSGAIISampler"}
+
+
+def _sampler(options: dict[str, Any], seed: int | None, constraints: list[Any]) -> Any:
+    """Optuna's sampler named by ``sampler:`` (tpe by default), with the other options and,
+    with ``tune.constraints``, a ``constraints_func`` reading what _Constrained stored."""
+    import optuna
+
+    name = str(options.pop("sampler", "tpe")).lower()
+    if name not in SAMPLERS:
+        raise ConfigError(
+            f"unknown optuna sampler {name!r}; valid: {', '.join(SAMPLERS)}",
+            key_path="tune.search_alg.sampler",
+        )
+    if constraints and not _new_constraints_api():
+        count = len(constraints)
+
+        def constraints_func(trial: Any) -> list[float]:
+            # A trial told without a result (pruned, failed) counts as infeasible.
+            stored = trial.user_attrs.get(CONSTRAINTS_ATTR)
+            return list(stored) if stored is not None else [1.0] * count
+
+        options["constraints_func"] = constraints_func
+    return getattr(optuna.samplers, SAMPLERS[name])(seed=seed, **options)
+
+
+def _constrained_search(constraints: list[Any]) -> Any:
+    """OptunaSearch whose trials carry their constraint violations (Optuna's sign: > 0 is
+    infeasible; a trial without a result breaks them all) before Ray tells the study: set
+    with ``Trial.set_constraint`` where Optuna has it, else as a user attribute that the
+    sampler's ``constraints_func`` reads. Ray's OptunaSearch has no hook of its own."""
+    from ray.tune.search.optuna import OptunaSearch
+
+    new_api = _new_constraints_api()
+
+    class _Constrained(OptunaSearch):  # type: ignore[misc]
+        def on_trial_complete(
+            self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+        ) -> None:
+            trial = self._ot_trials.get(trial_id)
+            if trial is not None and trial_id not in self._completed_trials:
+                values = violations(constraints, result or {})
+                trial.set_user_attr(CONSTRAINTS_ATTR, values)
+                if new_api:
+                    for index, (constraint, value) in enumerate(
+                        zip(constraints, values, strict=True)
+                    ):
+                        trial.set_constraint(f"{index}:{constraint.metric}", value)
+            super().on_trial_complete(trial_id, result, error)
+
+    return _Constrained
+
+
+def violations(constraints: list[Any], result: Mapping[str, Any]) -> list[float]:
+    """Each constraint's violation in ``result``; a missing or non-finite value: 1.0."""
+    out = []
+    for constraint in constraints:
+        value = result.get(constraint.metric)
+        finite = isinstance(value, int | float) and math.isfinite(value)
+        out.append(float(constraint.violation(float(value))) if finite else 1.0)
+    return out
+
+
 def make_optuna(
     options: dict[str, Any], seed: int | None, concurrency: int | None, inputs: SearchInputs
 ) -> Any:
-    """OptunaSearch with a TPE sampler (``options`` go to Optuna's TPESampler)."""
+    """OptunaSearch with a TPE sampler (``options`` go to Optuna's TPESampler, or with
+    ``sampler: nsga2`` to its NSGAIISampler); lists of metrics and modes for several
+    objectives, and ``tune.constraints`` as the sampler's ``constraints_func``."""
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
     # OptunaSearch creates its study inside fit; "A new study created in memory" is noise.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=seed, **options)
+    sampler = _sampler(options, seed, inputs.constraints)
+    search_class = _constrained_search(inputs.constraints) if inputs.constraints else OptunaSearch
     if inputs.space is None:  # no space yet: Tune hands Optuna the Tuner's param space
-        return OptunaSearch(sampler=sampler)
+        return search_class(sampler=sampler)
     space = DefineByRun(inputs.space, inputs.prefix)
     storage, name = warm_study(inputs, space) if inputs.evaluated else (None, None)
     points = [{space.prefix + k: v for k, v in p.items()} for p in inputs.points_to_evaluate]
-    return OptunaSearch(
+    return search_class(
         space,
         metric=inputs.metric,
         mode=inputs.mode,

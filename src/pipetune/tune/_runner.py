@@ -20,10 +20,12 @@ from pipetune._seed import SEED_RESULT
 from pipetune._timeline import Timeline
 from pipetune.errors import ConfigError
 from pipetune.experiment import (
+    BEST_CONFIG_FILE,
     CONFIG_COPY,
     FINISHED,
     LOCK_FILE,
     META_FILE,
+    PARETO_DIR,
     ExperimentLock,
     Status,
     holds_experiment,
@@ -54,7 +56,7 @@ from pipetune.tune._results import (
     write_best_config,
     write_results,
 )
-from pipetune.tune._search import make_search, origin_count
+from pipetune.tune._search import make_search, origin_count, scheduler_spec
 from pipetune.tune._settings import (
     TuneSettings,
     effective_tune_section,
@@ -183,7 +185,8 @@ class Experiment:
         budget = int(self.settings.stop.get("training_iteration", 0) or epochs or 100)
         s = self.settings
         with self._located():  # built now, so that a bad name fails before Ray starts
-            self.scheduler = make_scheduler(s.scheduler, budget)
+            self.scheduler_spec = scheduler_spec(s)  # fifo by default with several metrics
+            self.scheduler = make_scheduler(self.scheduler_spec, budget)
             self.search_alg, self.tuner_space = make_search(s, self.param_space)
         return pipeline, index
 
@@ -216,7 +219,7 @@ class Experiment:
             "working_dir": self.import_paths[0],  # the driver's, kept by --resume
             "checkpoint_every": self.settings.checkpoint_every,
             "experiment_dir": str(self.path),
-            "metric": self.settings.metric,
+            "metric": self._checked_metrics(),
         }
         upstream = upstream if isinstance(upstream, tuple) else (upstream,)
         if workers > 1:
@@ -225,6 +228,11 @@ class Experiment:
             }
         with_data = tune.with_parameters(run_trial, upstream=upstream, **static)
         return tune.with_resources(with_data, resources), self.tuner_space
+
+    def _checked_metrics(self) -> list[str]:
+        """Every metric a trial must report as a number: objectives, then constrained ones."""
+        s = self.settings
+        return list(dict.fromkeys([*s.metrics, *(c.metric for c in s.constraints)]))
 
     def _refuse_existing_experiment(self) -> None:
         """A new experiment never writes into an old one: its results would be mixed up."""
@@ -245,12 +253,16 @@ class Experiment:
         section["storage_path"] = str(self.path.parent)
         tree["tune"] = OmegaConf.create(section)
         atomic_write_text(self.path / CONFIG_COPY, OmegaConf.to_yaml(tree))
-        meta = {
+        meta: dict[str, Any] = {
             "config_file": self.source.file,
             "import_paths": self.import_paths,
-            "metric": self.settings.metric,
-            "mode": self.settings.mode.value,
+            # the first objective: what a reader of one metric (report, compare) shows
+            "metric": self.settings.first_metric,
+            "mode": self.settings.first_mode.value,
         }
+        if self.settings.multi_objective:
+            meta["metrics"] = self.settings.metrics
+            meta["modes"] = [m.value for m in self.settings.modes]
         atomic_write_text(self.path / META_FILE, json.dumps(meta, indent=2))
 
     def restart(self) -> Path | None:
@@ -296,7 +308,7 @@ class Experiment:
         if any(Status.of(v) not in FINISHED for v in read_state(self.path).statuses().values()):
             return None
         s = self.settings
-        best = best_row(rows, s.metric, s.mode.value)
+        best = best_row(rows, s.first_metric, s.first_mode.value)
         failed = statuses.count(Status.ERROR)
         return ExperimentOutcome(self.path, rows, best, failed, 0, settings=s, ran=False)
 
@@ -380,7 +392,7 @@ class Experiment:
         from pipetune.tune._contract import MetricContractStopper
 
         s = self.settings
-        stopper = MetricContractStopper(s.metric, s.stop)
+        stopper = MetricContractStopper(self._checked_metrics(), s.stop)
         if resume:
             if not tune.Tuner.can_restore(str(self.path)):
                 raise ConfigError(
@@ -398,8 +410,10 @@ class Experiment:
             return tuner, stopper
         self._write_meta()
         tune_config = tune.TuneConfig(
-            metric=s.metric,
-            mode=s.mode.value,
+            # Tune takes one metric (its scheduler and ResultGrid's best): the first; the
+            # search algorithm got them all (make_search)
+            metric=s.first_metric,
+            mode=s.first_mode.value,
             num_samples=s.num_samples,
             scheduler=self.scheduler,
             search_alg=self.search_alg,
@@ -415,7 +429,9 @@ class Experiment:
             failure_config=tune.FailureConfig(max_failures=s.max_failures),
             # The scheduler's entry says if it needs them all (PBT exploits them).
             checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=None if scheduler_entry(s.scheduler).keeps_all_checkpoints else 2
+                num_to_keep=None
+                if scheduler_entry(self.scheduler_spec).keeps_all_checkpoints
+                else 2
             ),
             callbacks=self._callbacks(),
             verbose=0,
@@ -435,30 +451,45 @@ class Experiment:
         return [
             HistoryRecorder(self.path),
             TimelineMarks(self.timeline),
-            *progress_callbacks(s.metric, s.mode.value, expected, s.progress),
+            # several metrics: the progress lines' best is the first one's
+            *progress_callbacks(s.first_metric, s.first_mode.value, expected, s.progress),
             *live_report_callbacks(self.path, expected, s.report_every_s),
         ]
 
     def _finish(self, result_grid: Any, ended: set[str] | None = None) -> ExperimentOutcome:
         s = self.settings
-        rows = trial_rows(result_grid, self.path, s.metric, s.mode.value, ended, origin_count(s))
+        metric = s.metrics if s.multi_objective else s.first_metric
+        mode = [m.value for m in s.modes] if s.multi_objective else s.first_mode.value
+        rows = trial_rows(
+            result_grid, self.path, metric, mode, ended, origin_count(s), s.constraints
+        )
         write_results(rows, self.path)
-        best = best_row(rows, s.metric, s.mode.value)
+        best = best_row(rows, s.first_metric, s.first_mode.value)
         if best is not None:
-            best_values = {
-                k.removeprefix("config/"): v for k, v in best.items() if k.startswith("config/")
-            }
-            write_best_config(
-                self.source,
-                best_values,
-                self.path,
-                seed=best.get(SEED_RESULT),  # pinned, so that pipetune run reproduces the trial
-                trainer_path=self.trainer_path,
-            )
+            self._write_config(best, BEST_CONFIG_FILE)
+        if s.multi_objective:
+            pareto = self.path / PARETO_DIR
+            for stale in pareto.glob("*.yaml"):  # a resume's front replaces the last one's
+                stale.unlink()
+            for row in rows:
+                if row.get("pareto") is True:
+                    self._write_config(row, f"{PARETO_DIR}/{row['trial_id']}.yaml")
         failed = sum(1 for r in rows if Status.of(r["status"]) == Status.ERROR)
         unfinished = sum(1 for r in rows if Status.of(r["status"]) not in FINISHED)
         unfinished += max(0, self._expected_trials() - len(rows))
         return ExperimentOutcome(self.path, rows, best, failed, unfinished, settings=s)
+
+    def _write_config(self, row: Mapping[str, Any], name: str) -> Path:
+        """The config with ``row``'s values: runnable with ``pipetune run``."""
+        values = {k.removeprefix("config/"): v for k, v in row.items() if k.startswith("config/")}
+        return write_best_config(
+            self.source,
+            values,
+            self.path,
+            seed=row.get(SEED_RESULT),  # pinned, so that pipetune run reproduces the trial
+            trainer_path=self.trainer_path,
+            name=name,
+        )
 
     def _expected_trials(self) -> int:
         return self.settings.num_samples * grid_size(self.param_space)

@@ -18,6 +18,7 @@ from pipetune.tune._algorithms import (
     SearchAlgEntry,
     SearchInputs,
     make_search_alg,
+    scheduler_entry,
     search_alg_entry,
 )
 from pipetune.tune._conditions import close_keys, holds, is_grid
@@ -40,21 +41,49 @@ def make_search(settings: TuneSettings, space: SearchSpace) -> tuple[Any, dict[s
             key_path=f"tune.search_space.{key}.when",
             hint="use search_alg: random, grid or optuna",
         )
+    if settings.multi_objective and not entry.multi_objective:
+        raise ConfigError(
+            f"search algorithm '{name}' cannot search several metrics "
+            f"({', '.join(settings.metrics)})",
+            key_path="tune.search_alg",
+            hint="use search_alg: optuna, random or grid, or give tune.metric one metric",
+        )
     points = checked_points(settings, space, entry)
     evaluated = warm_start_points(settings, space, entry) if settings.warm_start else []
     inputs = SearchInputs(
         space=space,
-        metric=settings.metric,
-        mode=settings.mode.value,
+        metric=settings.metrics if settings.multi_objective else settings.first_metric,
+        mode=[m.value for m in settings.modes]
+        if settings.multi_objective
+        else settings.first_mode.value,
         points_to_evaluate=points,
         evaluated=evaluated,
         prefix=_prefix(settings),
+        constraints=list(settings.constraints),
     )
     searcher = make_search_alg(
         settings.search_alg, settings.seed, settings.max_concurrent_trials, inputs
     )
     tuner_space = {} if entry.owns_space else dict(space.seeded(settings.seed))
     return searcher, tuner_space
+
+
+def scheduler_spec(settings: TuneSettings) -> Any:
+    """``tune.scheduler`` as it runs: with several metrics, fifo unless one was given; a
+    given one that compares trials by one metric (asha, median_stopping, ...) is refused."""
+    if not settings.multi_objective:
+        return settings.scheduler
+    if "scheduler" not in settings.model_fields_set:
+        return "fifo"
+    entry = scheduler_entry(settings.scheduler)
+    if not entry.multi_objective:
+        raise ConfigError(
+            f"scheduler '{entry.name}' stops trials by one metric and cannot weigh several "
+            f"({', '.join(settings.metrics)})",
+            key_path="tune.scheduler",
+            hint="use scheduler: fifo (or remove tune.scheduler) with several metrics",
+        )
+    return settings.scheduler
 
 
 def _prefix(settings: TuneSettings) -> str:
@@ -162,6 +191,12 @@ def warm_start_points(
             key_path=WARM_KEY,
             hint="use search_alg: optuna, or remove warm_start",
         )
+    if settings.multi_objective:
+        raise ConfigError(
+            "warm_start with several metrics is not supported yet",
+            key_path=WARM_KEY,
+            hint="remove warm_start, or warm-start a search of one metric",
+        )
     rows = read_results(folder)
     if rows is None:
         raise ConfigError(
@@ -175,12 +210,12 @@ def warm_start_points(
         k.removeprefix(CONFIG_PREFIX) for row in rows for k in row if k.startswith(CONFIG_PREFIX)
     }
     _check_keys(folder, earlier, set(space.domains) - _never_active(rows, space, earlier))
-    column = f"best_{settings.metric}"
+    column = f"best_{settings.first_metric}"
     if column not in columns:
         raise ConfigError(
             f"'{folder}' has no column '{column}': it optimised another metric",
             key_path=WARM_KEY,
-            hint=f"warm-start from an experiment that reported '{settings.metric}'",
+            hint=f"warm-start from an experiment that reported '{settings.first_metric}'",
         )
     evaluated = [
         (_active(row, space), float(row[column]))

@@ -24,14 +24,44 @@ class Resources(BaseModel):
     workers: int = Field(1, ge=1, description="DDP workers per trial (through Ray Train)")
 
 
+class Constraint(BaseModel):
+    """A bound on a reported metric: a trial outside it is infeasible."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str = Field(description="a metric the trainer reports")
+    min: float | None = Field(None, description="feasible when the metric is at least this")
+    max: float | None = Field(None, description="feasible when the metric is at most this")
+
+    def violation(self, value: float) -> float:
+        """How far ``value`` is outside the bounds (0 or less: feasible), Optuna's sign."""
+        over = value - self.max if self.max is not None else -float("inf")
+        under = self.min - value if self.min is not None else -float("inf")
+        return max(over, under)
+
+
 class TuneSettings(BaseModel):
     """Every key of the ``tune:`` section. Any of them can be overridden on the CLI."""
 
     model_config = ConfigDict(extra="forbid")
 
     pipeline: str = Field("training_pipeline", description="key of the pipeline to tune")
-    metric: str = Field("val_loss", description="the reported metric to optimise")
-    mode: Mode = Field(Mode.MIN, description="min or max")
+    metric: str | list[str] = Field(
+        "val_loss",
+        description="the reported metric to optimise, or a list of them for a multi-objective "
+        "search (`[val_loss, n_params]`: results.csv marks the Pareto-optimal trials, "
+        "`pareto/` holds their configs; the first metric picks best_config.yaml and the "
+        "progress lines' best)",
+    )
+    mode: Mode | list[Mode] = Field(
+        Mode.MIN, description="min or max; with a list of metrics, a list as long"
+    )
+    constraints: list[Constraint] = Field(
+        default_factory=list,
+        description="[{metric: NAME, max: VALUE}, {metric: NAME, min: VALUE}, ...]: a trial "
+        "whose final NAME breaks one is infeasible (results.csv `feasible: False`), never best "
+        "nor Pareto-optimal; optuna's samplers also get them (`constraints_func`)",
+    )
     num_samples: int = Field(8, ge=1, description="trials (per grid point with grid_search)")
     search_space: dict[str, Any] = Field(
         default_factory=dict,
@@ -96,7 +126,74 @@ class TuneSettings(BaseModel):
     @field_validator("mode", mode="before")
     @classmethod
     def _mode(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [Mode.of(v.lower()) if isinstance(v, str) else v for v in value]
         return Mode.of(value.lower()) if isinstance(value, str) else value
+
+    @property
+    def metrics(self) -> list[str]:
+        """Every objective, in the given order (one for a single-objective search)."""
+        return list(self.metric) if isinstance(self.metric, list) else [self.metric]
+
+    @property
+    def modes(self) -> list[Mode]:
+        """The mode of each objective."""
+        return list(self.mode) if isinstance(self.mode, list) else [self.mode]
+
+    @property
+    def first_metric(self) -> str:
+        """The first objective: best_config.yaml's, the progress lines' and Tune's metric."""
+        return self.metrics[0]
+
+    @property
+    def first_mode(self) -> Mode:
+        return self.modes[0]
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.metrics) > 1
+
+    def _check_objectives(self) -> None:
+        """Cross-key checks pydantic's per-field validation cannot make."""
+        metrics, modes = self.metrics, self.modes
+        if isinstance(self.metric, list) != isinstance(self.mode, list) or len(metrics) != len(
+            modes
+        ):
+            raise ConfigError(
+                f"tune.metric names {len(metrics)} metric(s) but tune.mode gives "
+                f"{len(modes)} mode(s)",
+                key_path="tune.mode",
+                hint=f"give one mode per metric, e.g. mode: [{', '.join(['min'] * len(metrics))}]",
+            )
+        if not metrics or any(not m.strip() for m in metrics):
+            raise ConfigError("tune.metric needs at least one metric name", key_path="tune.metric")
+        if len(set(metrics)) != len(metrics):
+            raise ConfigError(
+                "tune.metric names a metric twice",
+                key_path="tune.metric",
+                hint="list each objective once",
+            )
+        for index, constraint in enumerate(self.constraints):
+            where = f"tune.constraints.{index}"
+            if not constraint.metric.strip():
+                raise ConfigError("a constraint needs a metric name", key_path=f"{where}.metric")
+            if constraint.min is None and constraint.max is None:
+                raise ConfigError(
+                    f"the constraint on '{constraint.metric}' has neither min nor max",
+                    key_path=where,
+                    hint="give min: VALUE, max: VALUE or both",
+                )
+            if (
+                constraint.min is not None
+                and constraint.max is not None
+                and constraint.min > constraint.max
+            ):
+                raise ConfigError(
+                    f"the constraint on '{constraint.metric}' has min {constraint.min:g} above "
+                    f"max {constraint.max:g}: no trial could be feasible",
+                    key_path=where,
+                    hint="swap min and max",
+                )
 
     @field_validator("name")
     @classmethod
@@ -136,7 +233,7 @@ class TuneSettings(BaseModel):
                 f"'tune' must be a mapping, got {type(raw).__name__}", file=file, key_path="tune"
             )
         try:
-            return cls(**raw)
+            settings = cls(**raw)
         except ValidationError as exc:
             problem = invalid(exc, cls)
             key = f"tune.{problem.key}" if problem.key else "tune"
@@ -146,6 +243,16 @@ class TuneSettings(BaseModel):
                     f"unknown setting '{key}'", file=file, key_path=key, hint=f"valid: {valid}"
                 ) from None
             raise ConfigError(problem.got, file=file, key_path=key) from None
+        if isinstance(settings.metric, list) and len(settings.metric) == 1:
+            # a list of one is the single objective it names: everything stays as today
+            settings.metric = settings.metric[0]
+            if isinstance(settings.mode, list) and len(settings.mode) == 1:
+                settings.mode = settings.mode[0]
+        try:
+            settings._check_objectives()
+        except ConfigError as exc:
+            raise ConfigError(exc.message, file=file, key_path=exc.key_path, hint=exc.hint) from None
+        return settings
 
 
 # -- loading: the file's tune: section merged with the command line --------------------

@@ -30,7 +30,7 @@ def run_trial(
     import_paths: list[str],
     checkpoint_every: int,
     experiment_dir: str | None = None,
-    metric: str | None = None,
+    metric: str | list[str] | None = None,
     ddp_workers: int = 1,
     working_dir: str | None = None,
 ) -> None:
