@@ -3,7 +3,6 @@ failures), the traceback only with --debug, and files written before stay intact
 
 from __future__ import annotations
 
-import argparse
 import errno
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from pipetune._timeline import Timeline
 from pipetune.cli import _tune
 from pipetune.cli.main import main
+from pipetune.tune import TuneSettings
 
 FAILING = """
 import errno
@@ -108,9 +108,7 @@ class _Outcome:
 class _Experiment:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.settings = argparse.Namespace(
-            metric="val_loss", mode=argparse.Namespace(value="min"), search_space={}
-        )
+        self.settings = TuneSettings.parse({"metric": "val_loss", "mode": "min"})
         self.timeline = Timeline()
 
     def run(self, *args: Any, deliver: Any = None, **kwargs: Any) -> _Outcome:
