@@ -19,7 +19,4 @@ def pareto_mask(points: Sequence[Sequence[float] | None], modes: Sequence[Mode])
     nothing. Equal points are all on the front. O(n²): experiments hold thousands of trials
     at most."""
     candidates = [p for p in points if p is not None]
-    return [
-        p is not None and not any(dominates(q, p, modes) for q in candidates)
-        for p in points
-    ]
+    return [p is not None and not any(dominates(q, p, modes) for q in candidates) for p in points]

@@ -56,6 +56,11 @@ def load_experiment(
     notes += _notes(results, state, history, trials)
     space = tune.get("search_space")
     space = space if isinstance(space, dict) else {}
+    objectives = _objectives(root, metric)
+    by_id = {str(r["trial_id"]): r for r in results or []}
+    for trial in trials:
+        if trial.trial_id in by_id:
+            _apply_marks(trial, by_id[trial.trial_id], [name for name, _ in objectives])
     return ExperimentData(
         root,
         metric,
@@ -64,7 +69,29 @@ def load_experiment(
         notes,
         labels=space_labels(space),
         categories=space_categories(space),
+        objectives=objectives,
     )
+
+
+def _objectives(root: Path, metric: str) -> list[tuple[str, Mode]]:
+    """The (metric, mode) of each objective of a multi-objective experiment (its meta file
+    lists them), when the report shows its first; else empty."""
+    meta = read_json(root / META_FILE)
+    names, modes = meta.get("metrics"), meta.get("modes")
+    if not isinstance(names, list) or not isinstance(modes, list) or len(names) != len(modes):
+        return []
+    if not names or names[0] != metric or any(m not in tuple(Mode) for m in modes):
+        return []
+    return [(str(n), Mode(m)) for n, m in zip(names, modes, strict=True)]
+
+
+def _apply_marks(trial: Trial, row: dict[str, Any], objectives: list[str]) -> None:
+    """results.csv's objectives and its pareto/feasible marks."""
+    trial.objectives = {name: finite(row.get(f"best_{name}")) for name in objectives}
+    for mark in ("pareto", "feasible"):
+        value = row.get(mark)
+        if isinstance(value, bool):
+            setattr(trial, mark, value)
 
 
 def _check_folder(root: Path, given: str | Path) -> None:

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from pipetune.report._importance import Importance
 from pipetune.report._links import Link, folder_links, reproduce_command
 from pipetune.report._model import ExperimentData, Trial, TrialTable, format_value
+from pipetune.report._pareto import Front
 
 if TYPE_CHECKING:
     from pipetune.report._sections import View
@@ -47,6 +48,17 @@ def best(view: View[Trial | None]) -> str:
             ["hyperparameter", "value"], [[k, v] for k, v in experiment.named(best.config).items()]
         )
         + f"\n\nReproduce it:\n\n```bash\n{reproduce_command(experiment, best)}\n```"
+    )
+
+
+def pareto(view: View[Front]) -> str:
+    """The trials of the Pareto front, their objectives, and where their configs are."""
+    front = view.data.front
+    if not front:
+        return "No trial has a value of every objective yet."
+    rows = [[p.trial_id, *p.values, f"pareto/{p.trial_id}.yaml"] for p in front]
+    return f"{len(front)} Pareto-optimal trial(s):\n\n" + _table(
+        ["trial", *view.data.names, "config"], rows
     )
 
 

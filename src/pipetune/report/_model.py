@@ -33,6 +33,11 @@ class Trial:
     time_total_s: float | None = None
     error: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: with several objectives: each one's best value (results.csv's ``best_<metric>``)
+    objectives: dict[str, float | None] = field(default_factory=dict)
+    #: results.csv's ``pareto`` and ``feasible`` marks (None: the column is absent)
+    pareto: bool | None = None
+    feasible: bool | None = None
 
 
 @dataclass
@@ -48,6 +53,8 @@ class ExperimentData:
     labels: dict[str, str] = field(default_factory=dict)
     #: searched key → its categories, for the choice and grid-search keys
     categories: dict[str, list[Any]] = field(default_factory=dict)
+    #: with several objectives: each (metric, mode), ``metric`` first; else empty
+    objectives: list[tuple[str, Mode]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.mode = Mode.of(self.mode)  # a caller may pass the YAML's word
@@ -84,8 +91,14 @@ class ExperimentData:
 
     @property
     def best_trial(self) -> Trial | None:
-        ranked = self.ranked()
-        return ranked[0] if ranked and ranked[0].best is not None else None
+        """The best in ``metric``, never an infeasible trial or one off the Pareto front
+        (as best_config.yaml)."""
+        allowed = [
+            t
+            for t in self.ranked()
+            if t.best is not None and t.feasible is not False and t.pareto is not False
+        ]
+        return allowed[0] if allowed else None
 
     def status_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -14,6 +14,7 @@ from pipetune.report._colors import status_color, trial_colors
 from pipetune.report._importance import Importance
 from pipetune.report._model import ExperimentData, format_value
 from pipetune.report._parallel import Parallel
+from pipetune.report._pareto import Front, Point
 from pipetune.report._series import Curve, Progress, Timeline
 
 _CONFIG = {"displaylogo": False, "responsive": True}
@@ -212,3 +213,73 @@ def timeline_figure(experiment: ExperimentData, data: Timeline) -> Any | None:
         legend_title_text="status",
     )
     return figure
+
+
+def pareto_figure(experiment: ExperimentData, data: Front) -> Any | None:
+    """Two objectives: every trial, the front drawn through its trials; three or more: the
+    front's trials in parallel coordinates, one axis per objective."""
+    import plotly.graph_objects as go
+
+    front = data.front
+    if not front:
+        return None
+    if len(data.names) == 2:
+        return _pareto_scatter(data, front)
+    dimensions = [
+        {"label": _e(name), "values": [p.values[i] for p in front]}
+        for i, name in enumerate(data.names)
+    ]
+    line = {"color": [p.values[0] for p in front], "colorscale": "Viridis", "showscale": True}
+    line["colorbar"] = {"title": {"text": _e(data.names[0])}}
+    figure = go.Figure(go.Parcoords(line=line, dimensions=dimensions))
+    figure.update_layout(**{**_LAYOUT, "margin": {"l": 80, "r": 80, "t": 60, "b": 40}})
+    return figure
+
+
+def _pareto_scatter(data: Front, front: list[Point]) -> Any:
+    import plotly.graph_objects as go
+
+    x_name, y_name = (_e(n) for n in data.names)
+    hover = f"trial %{{text}}<br>{x_name} %{{x:.4g}}<br>{y_name} %{{y:.4g}}<extra></extra>"
+    figure = go.Figure()
+    groups = [
+        (
+            "dominated",
+            [p for p in data.points if p.feasible and not p.on_front],
+            "#9aa0a6",
+            "circle",
+        ),
+        ("infeasible", [p for p in data.points if not p.feasible], "#d62728", "x"),
+        ("Pareto-optimal", front, "#1f77b4", "diamond"),
+    ]
+    for name, points, color, symbol in groups:
+        if points:
+            figure.add_trace(
+                go.Scatter(
+                    x=[p.values[0] for p in points],
+                    y=[p.values[1] for p in points],
+                    text=[_e(p.trial_id) for p in points],
+                    mode="markers",
+                    name=name,
+                    marker={"color": color, "symbol": symbol, "size": 9},
+                    hovertemplate=hover,
+                )
+            )
+    figure.add_trace(
+        go.Scatter(
+            x=[p.values[0] for p in front],
+            y=[p.values[1] for p in front],
+            mode="lines",
+            name="front",
+            line={"color": "#1f77b4", "shape": "hv" if _falls(front) else "linear"},
+            hoverinfo="skip",
+        )
+    )
+    figure.update_layout(**_LAYOUT, xaxis_title=x_name, yaxis_title=y_name)
+    return figure
+
+
+def _falls(front: list[Point]) -> bool:
+    """Whether the second objective falls along the front (both minimised or maximised):
+    then the front is a staircase."""
+    return front[0].values[1] >= front[-1].values[1]

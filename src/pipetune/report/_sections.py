@@ -24,6 +24,7 @@ from pipetune.report import _html, _markdown, _plotly, _static
 from pipetune.report._importance import importance
 from pipetune.report._model import ExperimentData, Trial, trial_table
 from pipetune.report._parallel import parallel
+from pipetune.report._pareto import pareto_front
 from pipetune.report._series import curves, progress, timeline
 
 T = TypeVar("T")
@@ -39,6 +40,9 @@ class Section(Generic[T]):
     html: Callable[[View[T]], str] | None = None
     png: Callable[[ExperimentData, T], bytes | None] | None = None
     md: Callable[[View[T]], str] | None = None
+    #: whether the section belongs in this experiment's report (e.g. only with several
+    #: objectives); None: always
+    applies: Callable[[ExperimentData], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,14 @@ def _best_trial(experiment: ExperimentData) -> Trial | None:
 SECTIONS: list[Section[Any]] = [
     Section("best", "Best trial", _best_trial, html=_html.best, md=_markdown.best),
     Section("trials", "All trials", trial_table, html=_html.trials, md=_markdown.trials),
+    Section(
+        "pareto",
+        "Pareto front",
+        pareto_front,
+        html=_html.figure(_plotly.pareto_figure, "No trial has a value of every objective yet."),
+        md=_markdown.pareto,
+        applies=lambda experiment: len(experiment.objectives) > 1,
+    ),
     Section(
         "curves",
         "Learning curves",
@@ -130,4 +142,8 @@ def register_section(section: Section[Any], *, before: str | None = None) -> Sec
 
 def fill(experiment: ExperimentData) -> list[View[Any]]:
     """Every section with its data for ``experiment``, in page order."""
-    return [View(s, experiment, s.data(experiment)) for s in SECTIONS]
+    return [
+        View(s, experiment, s.data(experiment))
+        for s in SECTIONS
+        if s.applies is None or s.applies(experiment)
+    ]

@@ -120,6 +120,7 @@ def _new_constraints_api() -> bool:
 
     return hasattr(optuna.trial.Trial, "set_constraint")
 
+
 SAMPLERS = {"tpe": "TPESampler", "nsga2": "NSGAIISampler"}
 
 

@@ -251,7 +251,9 @@ class TuneSettings(BaseModel):
         try:
             settings._check_objectives()
         except ConfigError as exc:
-            raise ConfigError(exc.message, file=file, key_path=exc.key_path, hint=exc.hint) from None
+            raise ConfigError(
+                exc.message, file=file, key_path=exc.key_path, hint=exc.hint
+            ) from None
         return settings
 
 
