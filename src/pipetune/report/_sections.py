@@ -123,8 +123,9 @@ SECTIONS: list[Section[Any]] = [
         md=_markdown.image("no timed results yet"),
     ),
 ]
-SECTION_IDS = tuple(s.id for s in SECTIONS)
-"""The built-in sections' ids, in page order."""
+SECTION_IDS = tuple(s.id for s in SECTIONS if s.applies is None)
+"""The ids of the built-in sections every report has, in page order (``pareto`` comes only
+with several objectives)."""
 
 
 def register_section(section: Section[Any], *, before: str | None = None) -> Section[Any]:
