@@ -87,7 +87,7 @@ def _cell(text: str) -> str:
 
 
 # Models that are the type of a field, and the heading of their table on the page.
-MODEL_ANCHORS = {"Resources": "resources_per_trial"}
+MODEL_ANCHORS = {"Resources": "resources_per_trial", "Constraint": "constraints"}
 
 
 def _code_type(annotation: Any) -> str:
@@ -130,6 +130,12 @@ def _resources() -> str:
     from pipetune.tune import Resources
 
     return settings_table(Resources, "")
+
+
+def _constraints_table() -> str:
+    from pipetune.tune import Constraint
+
+    return settings_table(Constraint, "")
 
 
 def _training() -> str:
@@ -276,6 +282,7 @@ def _cli() -> str:
 SECTIONS: dict[str, Callable[[], str]] = {
     "tune-settings": _tune_settings,
     "resources": _resources,
+    "constraints": _constraints_table,
     "space-types": _space_types,
     "schedulers": _schedulers,
     "search-algs": _search_algs,

@@ -49,10 +49,10 @@ def test_docs_build_strict(site: Path) -> None:
 def test_docs_reference_covers_the_code(site: Path) -> None:
     from pipetune.cli.main import build_parser
     from pipetune.torch import TrainingConfiguration
-    from pipetune.tune import Resources, TuneSettings
+    from pipetune.tune import Constraint, Resources, TuneSettings
 
     configuration = _page(site, "reference/configuration")
-    for model in (TuneSettings, Resources, TrainingConfiguration):
+    for model in (TuneSettings, Resources, Constraint, TrainingConfiguration):
         for field in model.model_fields:
             assert f"<code>{field}</code>" in configuration, f"{model.__name__}.{field}"
     cli = _page(site, "reference/cli")

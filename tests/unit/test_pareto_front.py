@@ -40,12 +40,12 @@ def test_random_sets_match_the_definition() -> None:
             beaten = False
             for q in points:
                 better_or_equal = all(
-                    (x <= y) if m is MIN else (x >= y) for x, y, m in zip(q, p, modes)
+                    (x <= y) if m is MIN else (x >= y) for x, y, m in zip(q, p, modes, strict=True)
                 )
                 if better_or_equal and q != p:
                     beaten = True
             expected.append(not beaten)
         assert pareto_mask(points, modes) == expected
         # no two points on the front dominate one another
-        front = [p for p, on in zip(points, pareto_mask(points, modes)) if on]
+        front = [p for p, on in zip(points, pareto_mask(points, modes), strict=True) if on]
         assert not any(dominates(a, b, modes) for a, b in itertools.permutations(front, 2))

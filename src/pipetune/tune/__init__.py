@@ -13,12 +13,13 @@ from pipetune.tune._reporter import TuneReporter
 from pipetune.tune._results import print_summary
 from pipetune.tune._resume import resume_experiment
 from pipetune.tune._runner import Experiment, ExperimentOutcome
-from pipetune.tune._settings import Resources, TuneSettings, load_settings
+from pipetune.tune._settings import Constraint, Resources, TuneSettings, load_settings
 from pipetune.tune._space import SpaceType, build_search_space
 
 __all__ = [
     "SCHEDULERS",
     "SEARCH_ALGS",
+    "Constraint",
     "Experiment",
     "ExperimentOutcome",
     "Resources",

@@ -156,7 +156,7 @@ def _constrained_search(constraints: list[Any]) -> Any:
 
     new_api = _new_constraints_api()
 
-    class _Constrained(OptunaSearch):  # type: ignore[misc]
+    class _Constrained(OptunaSearch):
         def on_trial_complete(
             self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
         ) -> None:
@@ -179,8 +179,10 @@ def violations(constraints: list[Any], result: Mapping[str, Any]) -> list[float]
     out = []
     for constraint in constraints:
         value = result.get(constraint.metric)
-        finite = isinstance(value, int | float) and math.isfinite(value)
-        out.append(float(constraint.violation(float(value))) if finite else 1.0)
+        if isinstance(value, int | float) and math.isfinite(value):
+            out.append(float(constraint.violation(float(value))))
+        else:
+            out.append(1.0)
     return out
 
 

@@ -127,7 +127,9 @@ def is_feasible(constraints: Sequence[Any], row: Mapping[str, Any]) -> bool:
     or non-finite value does not)."""
     for constraint in constraints:
         value = row.get(constraint.metric)
-        if not _finite(value) or constraint.violation(float(value)) > 0:
+        if not isinstance(value, int | float) or not _finite(value):
+            return False
+        if constraint.violation(float(value)) > 0:
             return False
     return True
 
