@@ -28,10 +28,18 @@ NON_METRIC_KEYS = {
 
 class MetricContractStopper(Stopper):
     """Stops a trial at ``stop`` criteria; stops everything if a metric of ``metric`` (one
-    name or a list) is never reported."""
+    name or the list of objectives) or of ``constrained`` (``tune.constraints``' metrics) is
+    never reported."""
 
-    def __init__(self, metric: str | list[str], criteria: Mapping[str, float]) -> None:
-        self.metrics = [metric] if isinstance(metric, str) else list(metric)
+    def __init__(
+        self,
+        metric: str | list[str],
+        criteria: Mapping[str, float],
+        constrained: list[str] | None = None,
+    ) -> None:
+        objectives = [metric] if isinstance(metric, str) else list(metric)
+        self.constrained = [m for m in constrained or [] if m not in objectives]
+        self.metrics = objectives + self.constrained
         self.criteria = dict(criteria)
         self.checked = False
         self.missing: list[str] | None = None
@@ -62,9 +70,11 @@ class MetricContractStopper(Stopper):
         if self.missing is None and never_reported:
             self.missing = []
         if self.missing is not None:
-            names = ", ".join(f"'{m}'" for m in (self.absent or self.metrics))
+            absent = self.absent or self.metrics
+            names = ", ".join(f"'{m}'" for m in absent)
+            key = "tune.constraints" if set(absent) <= set(self.constrained) else "tune.metric"
             raise PipetuneError(
                 f"the trainer never reported metric {names}; it reported: "
-                f"{', '.join(self.missing) or 'nothing'} (set tune.metric to one of "
+                f"{', '.join(self.missing) or 'nothing'} (set {key} to one of "
                 "them or report it from the trainer)"
             )

@@ -392,7 +392,9 @@ class Experiment:
         from pipetune.tune._contract import MetricContractStopper
 
         s = self.settings
-        stopper = MetricContractStopper(self._checked_metrics(), s.stop)
+        stopper = MetricContractStopper(
+            s.metrics, s.stop, constrained=[c.metric for c in s.constraints]
+        )
         if resume:
             if not tune.Tuner.can_restore(str(self.path)):
                 raise ConfigError(

@@ -133,3 +133,24 @@ def test_best_of_one_objective_is_never_infeasible() -> None:
     rows[0]["feasible"], rows[1]["feasible"] = False, True
     best = best_row(rows, "val_loss", "min")
     assert best is not None and best["trial_id"] == "t1"
+
+
+def test_the_contract_checks_every_objective_and_constrained_metric() -> None:
+    from ray.tune.result import TRAINING_ITERATION
+
+    from pipetune.errors import PipetuneError
+    from pipetune.tune._contract import MetricContractStopper
+
+    reported = {TRAINING_ITERATION: 1, "val_loss": 0.5, "n_params": 10.0}
+    whole = MetricContractStopper(["val_loss", "n_params"], {}, constrained=["n_params"])
+    assert not whole("t", dict(reported)) and not whole.stop_all()
+    for metrics, constrained, key in (
+        (["val_loss", "n_paramz"], [], "tune.metric"),
+        (["val_loss"], ["n_paramz"], "tune.constraints"),
+    ):
+        stopper = MetricContractStopper(metrics, {}, constrained=constrained)
+        assert stopper("t", dict(reported)) and stopper.stop_all()
+        with pytest.raises(PipetuneError) as info:
+            stopper.enforce(set(), set(), set(), resumed=False)
+        assert "never reported metric 'n_paramz'" in str(info.value)
+        assert f"set {key} to one of them" in str(info.value)
