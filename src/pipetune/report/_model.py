@@ -126,6 +126,14 @@ def trial_table(experiment: ExperimentData) -> TrialTable:
     hyperparameters, error (None when there is none)."""
     metric, params, names = experiment.metric, experiment.param_names, experiment.names
     headers = ["#", "trial", "status", metric, f"best {metric}", "iterations", "time (s)"]
+    # several objectives, constraints: the other objectives' best and the marks
+    others = [name for name, _ in experiment.objectives[1:]]
+    marks = [
+        m
+        for m in ("pareto", "feasible")
+        if any(getattr(t, m) is not None for t in experiment.trials)
+    ]
+    headers += [f"best {name}" for name in others] + marks
     rows = [
         (
             trial,
@@ -137,6 +145,8 @@ def trial_table(experiment: ExperimentData) -> TrialTable:
                 trial.best,
                 trial.iterations,
                 trial.time_total_s,
+                *(trial.objectives.get(name) for name in others),
+                *(getattr(trial, m) for m in marks),
                 *(trial.config.get(p) for p in params),
                 trial.error or None,
             ],

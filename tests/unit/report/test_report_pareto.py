@@ -72,3 +72,14 @@ def test_one_objective_has_no_pareto_section(tmp_path: Path) -> None:
     rows = [{"trial_id": "t0", "status": "TERMINATED", "best_val_loss": 0.1}]
     experiment = load_experiment(folder_with(tmp_path, rows, {"metric": "val_loss", "mode": "min"}))
     assert "pareto" not in {v.id for v in fill(experiment)}
+
+
+def test_the_trial_table_shows_the_other_objectives_and_the_marks(tmp_path: Path) -> None:
+    from pipetune.report._model import trial_table
+
+    rows = [row(0, [0.1, 500], False, feasible=False), row(1, [0.3, 50], True)]
+    experiment = load_experiment(folder_with(tmp_path, rows, {**TWO, "modes": ["min", "min"]}))
+    table = trial_table(experiment)
+    columns = ["best n_params", "pareto", "feasible"]
+    assert table.headers[7:10] == columns
+    assert [values[7:10] for _, values in table.rows] == [[500.0, False, False], [50.0, True, True]]
