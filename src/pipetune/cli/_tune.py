@@ -14,6 +14,7 @@ from pipetune.cli._failure import EXIT_FAILURE, describe
 from pipetune.experiment import REPORT_FILE
 
 if TYPE_CHECKING:
+    from pipetune.cluster._local import LocalHead
     from pipetune.tune import ExperimentOutcome, TuneSettings
 
 _SETTINGS = [
@@ -130,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
     outcome = experiment.run(
         args.address,
+        head=None if args.address else _local_head(),
         resume=bool(args.resume),
         retry_errored=args.retry_errored,
         announce=lambda path: print(f"experiment: {path}", file=sys.stderr),
@@ -160,6 +162,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"{outcome.failed} trial(s) failed; see the error column", file=sys.stderr)
         return 1
     return EXIT_FAILURE if report_failed else 0
+
+
+def _local_head() -> LocalHead | None:
+    """The persistent local Ray of `pipetune ray start`, when one runs (one line says so)."""
+    from pipetune.cluster._local import live_head
+
+    head = live_head(note=lambda line: print(line, file=sys.stderr))
+    if head is not None:
+        print(
+            f"attached to the local Ray at {head.address} (`pipetune ray start`); "
+            "stop it with `pipetune ray stop`",
+            file=sys.stderr,
+        )
+    return head
 
 
 def _print_results(outcome: ExperimentOutcome, settings: TuneSettings, limit: int | None) -> None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
 
@@ -63,6 +63,9 @@ from pipetune.tune._settings import (
 )
 from pipetune.tune._space import build_search_space, grid_size
 from pipetune.tune._trial import DIVERGED_DIR, TRAIN_LOOP_CONFIG, ddp_trainable, run_trial
+
+if TYPE_CHECKING:
+    from pipetune.cluster._local import LocalHead
 
 __all__ = ["Experiment", "ExperimentOutcome"]
 
@@ -307,8 +310,12 @@ class Experiment:
         retry_errored: bool = False,
         announce: Callable[[str], None] | None = None,
         deliver: Callable[[ExperimentOutcome], None] | None = None,
+        head: LocalHead | None = None,
     ) -> ExperimentOutcome:
         """Validate, take the folder, start (or attach to) Ray, run the trials, write results.
+
+        ``head``: a persistent local Ray (``pipetune ray start``) to attach to instead of
+        starting one (``address`` wins when both are given).
 
         ``announce`` receives the experiment folder once every check has passed;
         ``deliver`` the outcome as soon as the results are on disk, before Ray is shut down
@@ -320,7 +327,9 @@ class Experiment:
         mark = self.timeline.mark
         pipeline, index = self.validate()
         mark("checks passed, pipeline built")
-        if not address:
+        if address:
+            head = None
+        elif head is None:
             with self._located():
                 check_resources_locally(self.settings)
         with ExperimentLock(self.path, warn=_warn):
@@ -335,7 +344,7 @@ class Experiment:
                 self._refuse_existing_experiment()
             if announce is not None:
                 announce(str(self.path))
-            with attached_ray(address, self.import_paths):  # Ray is imported only now
+            with attached_ray(address, self.import_paths, head):  # Ray is imported only now
                 from pipetune.tune._callbacks import ended_trials
 
                 mark("Ray started")
