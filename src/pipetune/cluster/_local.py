@@ -75,10 +75,12 @@ def record_path() -> Path:
 
 
 def _start_time(pid: int) -> str | None:
+    """The start time of ``pid`` (/proc/PID/stat field 22), None when it ended (a zombie too)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+    return None if fields[0] == "Z" else fields[19]
 
 
 def answers(address: str, timeout: float = 1.0) -> bool:
