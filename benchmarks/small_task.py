@@ -375,7 +375,7 @@ def main() -> None:
                 bests[name].append(best)
                 loads[name].append(os.getloadavg()[0])
                 print(
-                    f"repeat {repeat} {name:<13} {wall:7.1f} s  first result {first:5.1f} s  "
+                    f"repeat {repeat} {name:<17} {wall:7.1f} s  first result {first:5.1f} s  "
                     f"best val_loss {best:.4f}  "
                     f"load1 {before:.2f} -> {loads[name][-1]:.2f}",
                     flush=True,
@@ -416,10 +416,10 @@ def main() -> None:
         f"{TRIALS} trials x {EPOCHS} epochs, MLP on 2,000/500 MNIST images, ASHA, "
         f"2 concurrent (Optuna: 1), process wall time, median of {args.repeats}"
     )
-    print(f"{'variant':<14}{'wall s':>9}{'first result s':>16}{'best val_loss':>15}{'load1':>8}")
+    print(f"{'variant':<18}{'wall s':>9}{'first result s':>16}{'best val_loss':>15}{'load1':>8}")
     for name in variants:
         print(
-            f"{name:<14}{median[name]:>9.1f}{statistics.median(firsts[name]):>16.1f}{statistics.median(bests[name]):>15.4f}"
+            f"{name:<18}{median[name]:>9.1f}{statistics.median(firsts[name]):>16.1f}{statistics.median(bests[name]):>15.4f}"
             f"{statistics.median(loads[name]):>8.2f}"
         )
     if args.baseline:

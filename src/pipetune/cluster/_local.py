@@ -37,6 +37,8 @@ STATE_ENV = "PIPETUNE_RAY_STATE_DIR"
 RECORD = "local-ray.json"
 _VERSION = 1
 _START_TIMEOUT_S = 120.0
+#: what `ray start` prints once the head's raylet runs too (the GCS answers seconds earlier)
+_READY = "Ray runtime started"
 
 
 @dataclass(frozen=True)
@@ -189,18 +191,27 @@ def start_head(cpus: int | None = None, timeout_s: float = _START_TIMEOUT_S) -> 
         str(root),
         cpus,
     )
-    deadline = time.monotonic() + timeout_s
-    while not answers(head.address):
-        if process.poll() is not None or time.monotonic() > deadline:
-            tail = head.log.read_text()[-2000:]
-            _end_session(head, process)
-            raise PipetuneError(f"the local Ray head did not start; its log ends: {tail!r}")
-        time.sleep(0.2)
+    try:
+        _wait_ready(head, process, time.monotonic() + timeout_s)
+    except BaseException:  # a head that did not start, or Ctrl+C meanwhile: none is left
+        _end_session(head, process)
+        shutil.rmtree(root, ignore_errors=True)
+        raise
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(asdict(head)))
     temporary.replace(path)
     return head
+
+
+def _wait_ready(head: LocalHead, process: subprocess.Popen[bytes], deadline: float) -> None:
+    while not (answers(head.address) and _READY in head.log.read_text()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            tail = " | ".join(head.log.read_text().strip().splitlines()[-3:])
+            raise PipetuneError(
+                f"the local Ray head did not start (see {head.log}); its log ends: {tail}"
+            )
+        time.sleep(0.2)
 
 
 def session_members(sid: int) -> dict[int, str]:
