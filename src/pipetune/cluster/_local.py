@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipetune._io import atomic_write_text
 from pipetune._reaper import end_processes
 from pipetune.cluster.probe import free_ports
 from pipetune.errors import PipetuneError
@@ -150,15 +151,19 @@ def live_head(note: Callable[[str], None] | None = None) -> LocalHead | None:
 
 
 def start_head(cpus: int | None = None, timeout_s: float = _START_TIMEOUT_S) -> LocalHead:
-    """Start a head on 127.0.0.1, wait until it answers, record it; a running one is refused."""
+    """Start a head on 127.0.0.1, wait until it answers, record it. A running one is refused;
+    what is left of a dead one is stopped first (another user's record is refused there)."""
     path = record_path()
-    with contextlib.suppress(RecordProblem):
+    try:
         running = read_record(path)
-        if running is not None:
-            raise PipetuneError(
-                f"a local Ray already runs at {running.address} (PID {running.pid}); "
-                "stop it with `pipetune ray stop`"
-            )
+    except RecordProblem:
+        stop_head()
+        running = None
+    if running is not None:
+        raise PipetuneError(
+            f"a local Ray already runs at {running.address} (PID {running.pid}); "
+            "stop it with `pipetune ray stop`"
+        )
     cpus = cpus or os.cpu_count() or 1
     root = Path(tempfile.mkdtemp(prefix="ptray-", dir="/tmp"))  # short: Ray's socket paths
     token = root / "auth_token"
@@ -198,9 +203,7 @@ def start_head(cpus: int | None = None, timeout_s: float = _START_TIMEOUT_S) -> 
         shutil.rmtree(root, ignore_errors=True)
         raise
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(asdict(head)))
-    temporary.replace(path)
+    atomic_write_text(path, json.dumps(asdict(head)))
     return head
 
 

@@ -23,6 +23,7 @@ from pipetune.cluster._local import (
     read_record,
     record_path,
     session_members,
+    start_head,
     stop_head,
 )
 from pipetune.cluster.probe import free_ports
@@ -80,7 +81,10 @@ def test_another_users_record_is_ignored_and_left_alone(state: Path, tmp_path: P
     assert live_head(note=lines.append) is None and len(lines) == 1
     with pytest.raises(PipetuneError, match="it is left as it is"):
         stop_head()
+    with pytest.raises(PipetuneError, match="it is left as it is"):
+        start_head()  # nothing started: refused before any process or folder
     assert state.exists() and (tmp_path / "h").is_dir()
+    assert json.loads(state.read_text()) == asdict(head)
 
 
 def test_a_stale_record_is_noticed_at_once_and_stop_ends_its_leftover_processes(
