@@ -14,7 +14,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     start = actions.add_parser("start", help="start a Ray head on 127.0.0.1 and record it")
-    start.add_argument("--num-cpus", type=int, default=None, help="default: this machine's")
+    start.add_argument(
+        "--num-cpus", type=int, default=None, help="CPUs the head offers (default: this machine's)"
+    )
     start.set_defaults(handler=_start)
     actions.add_parser("status", help="print the recorded head and whether it runs").set_defaults(
         handler=_status

@@ -74,7 +74,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         if flag in _REGISTRIES:
             action.names = _Names(_REGISTRIES[flag])
     parser.add_argument(
-        "--address", default=None, help="attach to a running Ray cluster (auto or HOST:PORT)"
+        "--address",
+        default=None,
+        help="attach to a running Ray cluster (auto or HOST:PORT); without it, to the head of "
+        "`pipetune ray start` while one runs, else a Ray of its own is started",
     )
     parser.add_argument("--resume", metavar="EXPERIMENT_DIR", help="continue an experiment")
     parser.add_argument(
