@@ -110,7 +110,7 @@ def write_report(
 def render_live_page(folder: str | Path, banner: LiveBanner) -> str:
     """The page of a running experiment: the folder as it is now, each trial's status as
     the driver knows it (Tune's snapshot in the folder lags), and the banner on top."""
-    experiment = load_experiment(folder)
+    experiment = load_experiment(folder, running=True)
     for trial in experiment.trials:
         trial.status = banner.statuses.get(trial.trial_id, trial.status)
     return render_page(experiment, live=banner)

@@ -159,7 +159,7 @@ def test_a_failed_render_is_skipped_and_the_next_one_writes(tmp_path: Path) -> N
 
 
 def test_live_report_renders_the_folder_it_reads(tmp_path: Path) -> None:
-    folder = write_interrupted(tmp_path / "exp")
+    folder = write_interrupted(tmp_path / "exp", results=False)  # as while it runs
     live = live_report(folder, every_s=0.1)
     trial_id = load_experiment(folder).trials[0].trial_id
     live.update(1, 1, 3, now=True, statuses={trial_id: "DRIVER-SAYS"})
@@ -168,6 +168,8 @@ def test_live_report_renders_the_folder_it_reads(tmp_path: Path) -> None:
     page = (folder / "report.html").read_text()
     assert "running: 1 of 3 trials done, 1 running" in page and '<section id="trials">' in page
     assert "status-DRIVER-SAYS" in page  # the driver's statuses, newer than Tune's snapshot
+    assert "results.csv is missing" not in page  # it comes at the end: no alarm while running
+    assert "results.csv is missing" in render_page(load_experiment(folder))
 
 
 def test_the_page_is_rendered_in_a_child_process_whose_errors_come_back(tmp_path: Path) -> None:
