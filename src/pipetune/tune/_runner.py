@@ -349,8 +349,10 @@ class Experiment:
 
                 mark("Ray started")
                 upstream, trainer_path = self._prepare_trials(pipeline, index)
+                del pipeline  # built to be checked: the trials build their own trainer and model
                 mark("upstream steps run")
                 trainable, param_space = self._trainable(upstream, trainer_path)
+                del upstream  # the trials read it from Ray's object store
                 ended_before = self._ended_trials()
                 _quiet_result_loggers()  # before a restore, which reads them too
                 tuner, stopper = self._tuner(trainable, param_space, resume, retry_errored)
