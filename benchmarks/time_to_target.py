@@ -427,12 +427,13 @@ def summarise(runs: list[dict[str, Any]], names: list[str]) -> dict[str, dict[st
     summary: dict[str, dict[str, Any]] = {}
     for name in names:
         mine = [r for r in runs if r["variant"] == name]
+        epoch_s = [r["epoch_s"] for r in mine if "epoch_s" in r]
         entry: dict[str, Any] = {
             "reached": sum(r["reached"] for r in mine),
             "runs": len(mine),
             "median_trial_s": statistics.median(r["trial_s"] for r in mine),
             "median_wall_s": statistics.median(r["wall_s"] for r in mine),
-            "median_epoch_s": statistics.median(r.get("epoch_s", 0.0) for r in mine),
+            "median_epoch_s": statistics.median(epoch_s) if epoch_s else None,
             "median_epochs": statistics.median(r["epochs_run"] for r in mine),
             "per_seed_trial_s": [r["trial_s"] for r in mine],
             "per_seed_reached": [r["reached"] for r in mine],
@@ -460,7 +461,7 @@ UNITS = {"trial_s": "trial-s", "epoch_s": "epoch-s", "wall_s": "wall"}
 
 def ratio_text(r: dict[str, float]) -> str:
     spread = f"IQR {r['q1']:.2f}-{r['q3']:.2f}, min-max {r['min']:.2f}-{r['max']:.2f}"
-    return f"{r['median']:.2f} ({spread})"
+    return f"{r['median']:.2f} ({spread}, {len(r['per_seed'])} seeds)"
 
 
 def main() -> None:
@@ -474,10 +475,12 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="only train random configurations")
     parser.add_argument("--tiny", action="store_true", help="a smoke run: seconds, not minutes")
     parser.add_argument("--out", type=Path, default=None, help="the JSON file to write")
-    parser.add_argument("--reprint", type=Path, help="print the report of a saved JSON again")
+    parser.add_argument(
+        "--reprint", type=Path, nargs="+", help="print the report of saved runs (merged) again"
+    )
     args = parser.parse_args()
     if args.reprint:
-        data = json.loads(args.reprint.read_text(encoding="utf-8"))
+        data = merge([json.loads(path.read_text(encoding="utf-8")) for path in args.reprint])
         backfill(data)
         report(data, "(not recorded: see the runs' loads)")
         return
@@ -557,6 +560,20 @@ def main() -> None:
     report(data, load())
 
 
+def merge(saved: list[dict[str, Any]]) -> dict[str, Any]:
+    """Saved runs of the same settings (other seeds, fewer variants) as one."""
+    data = copy.deepcopy(saved[0])
+    for more in saved[1:]:
+        data["runs"] += more["runs"]
+        data["total_s"] += more["total_s"]
+        settings = data["settings"]
+        settings["variants"] += [
+            v for v in more["settings"]["variants"] if v not in settings["variants"]
+        ]
+        settings["seeds"] += [s for s in more["settings"]["seeds"] if s not in settings["seeds"]]
+    return data
+
+
 def backfill(data: dict[str, Any]) -> None:
     """Epoch-seconds of runs saved before the benchmark counted them, from their results."""
     target = data["settings"]["target"]
@@ -583,10 +600,11 @@ def report(data: dict[str, Any], load_at_end: str) -> None:
             f"{t:.1f}{'' if ok else '*'}"
             for t, ok in zip(s["per_seed_trial_s"], s["per_seed_reached"], strict=True)
         )
+        epoch_s = s["median_epoch_s"]
         print(
             f"{name:<18}{s['reached']:>5}/{s['runs']:<2}{s['median_trial_s']:>9.1f}"
-            f"{s['median_epoch_s']:>9.1f}{s['median_wall_s']:>8.1f}{s['median_epochs']:>7.0f}"
-            f"   {cells}"
+            f"{'-' if epoch_s is None else f'{epoch_s:.1f}':>9}{s['median_wall_s']:>8.1f}"
+            f"{s['median_epochs']:>7.0f}   {cells}"
         )
     print(
         f"embedded Ray start-up {data['ray_init_s']:.1f} s (not in the times); "
@@ -594,8 +612,8 @@ def report(data: dict[str, Any], load_at_end: str) -> None:
     )
     print()
     print(
-        f"ratio to the seed approach (fifo + random): median over {len(seeds)} seeds of the "
-        f"paired ratios (IQR, min-max); load average 1/5/15 min at end {load_at_end}, "
+        f"ratio to the seed approach (fifo + random), seeds {seeds}: median of the paired "
+        f"ratios (IQR, min-max); load average 1/5/15 min at end {load_at_end}, "
         f"1-min during the runs {min(loads):.2f}-{max(loads):.2f}:"
     )
     for name in names[1:]:
