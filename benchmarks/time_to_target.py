@@ -479,6 +479,8 @@ def main() -> None:
         "--reprint", type=Path, nargs="+", help="print the report of saved runs (merged) again"
     )
     args = parser.parse_args()
+    if args.out is not None:
+        args.out = args.out.resolve()  # before the chdir below
     if args.reprint:
         data = merge([json.loads(path.read_text(encoding="utf-8")) for path in args.reprint])
         backfill(data)
