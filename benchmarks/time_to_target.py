@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/time_to_target.py [--target 0.86] [--samples 10000]
         [--trials 32] [--epochs 16] [--seeds 0 1 2 3 4] [--variants NAME ...]
     .venv/bin/python benchmarks/time_to_target.py --check   # what do random configs reach?
-    .venv/bin/python benchmarks/time_to_target.py --tiny    # a smoke run of a few seconds
+    .venv/bin/python benchmarks/time_to_target.py --tiny    # a smoke run, about 30 s
+    .venv/bin/python benchmarks/time_to_target.py --reprint A.json [B.json ...]  # merged report
 
 Task: a one-hidden-layer MLP (``MLP`` below) on the first ``--samples`` Fashion-MNIST
 training images, 80 % train / 20 % validation (``RandomSplit``, seed 42), Adam, trainer seed
@@ -554,11 +555,10 @@ def main() -> None:
         "ray_init_s": ray_init,
         "total_s": total,
     }
-    out = args.out or RESULTS / (
-        "time_to_target-tiny.json" if args.tiny else f"time_to_target-{args.target:g}.json"
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(data, indent=2))
+    out = args.out or (None if args.tiny else RESULTS / f"time_to_target-{args.target:g}.json")
+    if out is not None:  # a smoke run keeps results/ as it was
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(data, indent=2))
     report(data, load())
 
 
