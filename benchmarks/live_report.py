@@ -6,9 +6,11 @@
 Each round runs the Fashion-MNIST example twice in one embedded Ray (2 CPUs, 2 concurrent
 trials, FIFO, 2 epochs): ``tune.report_every_s=0`` (report.html written only at the end)
 and ``--every`` seconds (default 1, five times more often than the default 5 s, to make any
-cost visible). Reported: the wall time of ``Experiment.run`` and Σ epoch time (the trials'
-own compute, which a render in the driver must not slow). The last line is the ratio of the
-medians, on ÷ off.
+cost visible). Reported: the wall time of ``Experiment.run``, Σ epoch time (the trials'
+own compute, which the renders must not slow) and the CPU seconds of the render child
+processes (the driver's waited-for children: Ray's own processes are reaped only at its
+shutdown, after the timed runs). The last lines are the ratios on ÷ off, paired within each
+round (median and range), the renders' CPU as a share of the run's two cores, and the load.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -47,11 +50,20 @@ def run_once(every: float, trials: int, samples: int, storage: Path, name: str) 
         "tune.report_every_s": every,
     }
     experiment = Experiment(str(EXAMPLE / "config.yaml"), overrides)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     outcome = experiment.run()
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    render_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
     compute = sum(float(row.get("epoch_time", 0.0)) for row in read_history(outcome.path).rows)
-    return {"every_s": every, "wall_s": wall, "sum_epoch_s": compute, "load1": os.getloadavg()[0]}
+    return {
+        "every_s": every,
+        "wall_s": wall,
+        "sum_epoch_s": compute,
+        "render_cpu_s": render_cpu,
+        "load1": os.getloadavg()[0],
+    }
 
 
 def main() -> None:
@@ -79,20 +91,33 @@ def main() -> None:
                     print(json.dumps(rows[-1]), flush=True)
     finally:
         ray.shutdown()
-    print(f"{'report_every_s':>14}{'wall s (median)':>17}{'Σ epoch s (median)':>20}{'runs':>6}")
-    medians = {}
+    print(
+        f"{'report_every_s':>14}{'wall s (median)':>17}{'Σ epoch s (median)':>20}"
+        f"{'render CPU s':>14}{'runs':>6}"
+    )
     for every in (0.0, args.every):
         mine = [r for r in rows if r["every_s"] == every]
-        medians[every] = (
-            statistics.median(r["wall_s"] for r in mine),
-            statistics.median(r["sum_epoch_s"] for r in mine),
+        print(
+            f"{every:>14g}{statistics.median(r['wall_s'] for r in mine):>17.1f}"
+            f"{statistics.median(r['sum_epoch_s'] for r in mine):>20.1f}"
+            f"{statistics.median(r['render_cpu_s'] for r in mine):>14.2f}{len(mine):>6}"
         )
-        print(f"{every:>14g}{medians[every][0]:>17.1f}{medians[every][1]:>20.1f}{len(mine):>6}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "live_report.json").write_text(json.dumps(rows, indent=2))
-    wall = medians[args.every][0] / medians[0.0][0]
-    epochs = medians[args.every][1] / medians[0.0][1]
-    print(f"live report on ÷ off: wall {wall:.3f}, Σ epoch time {epochs:.3f}")
+    pairs = [(rows[2 * i], rows[2 * i + 1]) for i in range(args.rounds)]
+    pairs = [(a, b) if a["every_s"] == 0.0 else (b, a) for a, b in pairs]  # (off, on)
+    for key, label in (("wall_s", "wall"), ("sum_epoch_s", "Σ epoch time")):
+        ratios = sorted(on[key] / off[key] for off, on in pairs)
+        print(
+            f"live report on ÷ off, {label}: median {statistics.median(ratios):.3f} "
+            f"(range {ratios[0]:.3f}-{ratios[-1]:.3f}, {len(ratios)} pairs)"
+        )
+    share = statistics.median(on["render_cpu_s"] / (2 * on["wall_s"]) for _, on in pairs)
+    loads = [r["load1"] for r in rows]
+    print(
+        f"render CPU: {100 * share:.1f}% of the run's 2 cores at every {args.every:g} s; "
+        f"load average during the runs {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores"
+    )
 
 
 if __name__ == "__main__":

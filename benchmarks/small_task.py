@@ -21,13 +21,18 @@ outside, from exec to exit (imports, Ray's start and shutdown, reports: everythi
   a plain torch loop over in-memory tensors and ``tune.report`` every epoch, no checkpoints,
   no callbacks (Ray 2.60's ``tag_callbacks`` imports the mlflow/wandb/comet integrations,
   ~1.7 s, whenever ``RunConfig(callbacks=...)`` is not empty);
+- pipetune-attached: the same ``pipetune tune`` attached to a persistent local Ray
+  (``pipetune ray start --num-cpus 2``, started once before the timed runs and stopped after
+  them, both outside the timings: that is the point of it); the plain ``pipetune`` variant
+  looks for that head's record in another, empty folder, so it always starts its own Ray;
 - optuna: one in-process Optuna study, TPE (seed 0) with a SuccessiveHalvingPruner
   (min_resource 1, reduction 2, i.e. ASHA's rungs), one trial at a time, the same loop.
 Threads: every trial trains with one torch thread. pipetune's trials call
 ``torch.set_num_threads(OMP_NUM_THREADS)`` and Ray sets OMP_NUM_THREADS to the trial's CPUs
 (1); the lean Ray trials and the Optuna process call ``torch.set_num_threads(1)``. So the two
 Ray variants use both cores (2 trials at once) and Optuna one.
-The variants run in the order pipetune, ray-lean, optuna, reversed on every second repeat.
+The variants run in the order pipetune, ray-lean, optuna, pipetune-attached, reversed on every
+second repeat.
 Medians over the repeats; the ratios are also given as the median of each repeat's ratio.
 The best validation loss of each variant (lowest val_loss reported by any trial at any
 epoch) is printed to show that the searches are comparable; the load average beside each.
@@ -40,6 +45,7 @@ Needs the MNIST IDX files (``--data-dir``, ``$PIPETUNE_DATA/mnist`` or
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -49,12 +55,14 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
-VARIANTS = ("pipetune", "ray-lean", "optuna")
+VARIANTS = ("pipetune", "ray-lean", "optuna", "pipetune-attached")
+ATTACHED_LINE = "attached to the local Ray at "
 
 TRIALS = 16
 EPOCHS = 10
@@ -270,13 +278,14 @@ def pipetune_command() -> list[str]:
 
 
 def run_variant(
-    name: str, folder: Path, data: Path, baseline: str | None = None
+    name: str, folder: Path, data: Path, baseline: str | None = None, ray_state: Path | None = None
 ) -> tuple[float, float, float]:
     """Run one variant in a fresh process in ``folder``; return (wall s, best val_loss,
     seconds from exec to the first result: the first trial's first epoch reported).
 
     ``pipetune-base`` is ``pipetune`` run from the source folder ``baseline`` (another
-    checkout: the same task before a change, measured in the same run)."""
+    checkout: the same task before a change, measured in the same run). ``ray_state``: the
+    record folder of the persistent head that ``pipetune-attached`` attaches to."""
     folder.mkdir(parents=True)
     fill = {
         "epochs": EPOCHS,
@@ -287,6 +296,10 @@ def run_variant(
     }
     env = clean_env()
     env["FIRST_RESULT_FILE"] = str(folder / "first_result.txt")
+    # only pipetune-attached sees the persistent head's record; the others an empty folder
+    env["PIPETUNE_RAY_STATE_DIR"] = str(
+        ray_state if name == "pipetune-attached" and ray_state else folder / "no-ray-state"
+    )
     if name.startswith("pipetune"):
         (folder / "mlp_bench.py").write_text(textwrap.dedent(MODEL_MODULE))
         config = CONFIG.format(data_dir=data, lr_low=LR[0], lr_high=LR[1], **fill)
@@ -312,6 +325,8 @@ def run_variant(
     wall = time.perf_counter() - started
     if out.returncode != 0:
         raise RuntimeError(f"{name} failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
+    if (ATTACHED_LINE in out.stderr) != (name == "pipetune-attached"):
+        raise RuntimeError(f"{name}: attached to the persistent Ray or not, wrongly:\n{out.stderr}")
     if name.startswith("pipetune"):
         found = re.search(r"^best val_loss: (\S+)$", out.stdout, re.MULTILINE)
         if found is None:
@@ -346,18 +361,21 @@ def main() -> None:
     loads: dict[str, list[float]] = {name: [] for name in variants}
     firsts: dict[str, list[float]] = {name: [] for name in variants}
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    with tempfile.TemporaryDirectory(prefix="pipetune-small-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="pipetune-small-") as tmp,
+        persistent_ray(Path(tmp) / "ray-state") as ray_state,
+    ):
         for repeat in range(args.repeats):
             for name in variants if repeat % 2 == 0 else variants[::-1]:
                 before = os.getloadavg()[0]
                 folder = Path(tmp) / f"{name}-{repeat}"
-                wall, best, first = run_variant(name, folder, data, args.baseline)
+                wall, best, first = run_variant(name, folder, data, args.baseline, ray_state)
                 walls[name].append(wall)
                 firsts[name].append(first)
                 bests[name].append(best)
                 loads[name].append(os.getloadavg()[0])
                 print(
-                    f"repeat {repeat} {name:<13} {wall:7.1f} s  first result {first:5.1f} s  "
+                    f"repeat {repeat} {name:<17} {wall:7.1f} s  first result {first:5.1f} s  "
                     f"best val_loss {best:.4f}  "
                     f"load1 {before:.2f} -> {loads[name][-1]:.2f}",
                     flush=True,
@@ -386,6 +404,9 @@ def main() -> None:
                 "pipetune_vs_optuna_paired": paired_optuna,
                 "pipetune_vs_lean": ratio_lean,
                 "pipetune_vs_lean_paired": paired_lean,
+                "attached_vs_lean": median["pipetune-attached"] / median["ray-lean"],
+                "attached_vs_optuna": median["pipetune-attached"] / median["optuna"],
+                "attached_vs_pipetune": median["pipetune-attached"] / median["pipetune"],
             },
             indent=2,
         )
@@ -395,10 +416,10 @@ def main() -> None:
         f"{TRIALS} trials x {EPOCHS} epochs, MLP on 2,000/500 MNIST images, ASHA, "
         f"2 concurrent (Optuna: 1), process wall time, median of {args.repeats}"
     )
-    print(f"{'variant':<14}{'wall s':>9}{'first result s':>16}{'best val_loss':>15}{'load1':>8}")
+    print(f"{'variant':<18}{'wall s':>9}{'first result s':>16}{'best val_loss':>15}{'load1':>8}")
     for name in variants:
         print(
-            f"{name:<14}{median[name]:>9.1f}{statistics.median(firsts[name]):>16.1f}{statistics.median(bests[name]):>15.4f}"
+            f"{name:<18}{median[name]:>9.1f}{statistics.median(firsts[name]):>16.1f}{statistics.median(bests[name]):>15.4f}"
             f"{statistics.median(loads[name]):>8.2f}"
         )
     if args.baseline:
@@ -415,6 +436,38 @@ def main() -> None:
         f"pipetune/optuna {ratio_optuna:.2f} (paired {paired_optuna:.2f}, goal <= 1.2), "
         f"pipetune/ray-lean {ratio_lean:.2f} (paired {paired_lean:.2f}, goal <= 0.8)"
     )
+    attached = median["pipetune-attached"]
+    paired = {
+        other: statistics.median(
+            a / o for a, o in zip(walls["pipetune-attached"], walls[other], strict=True)
+        )
+        for other in ("pipetune", "ray-lean", "optuna")
+    }
+    print(
+        f"pipetune-attached (persistent local Ray, started once outside the timings)/pipetune "
+        f"{attached / median['pipetune']:.2f} (paired {paired['pipetune']:.2f})"
+    )
+    print(
+        f"pipetune-attached/optuna {attached / median['optuna']:.2f} (paired "
+        f"{paired['optuna']:.2f}, goal <= 1.2), pipetune-attached/ray-lean "
+        f"{attached / median['ray-lean']:.2f} (paired {paired['ray-lean']:.2f}, goal <= 0.8), "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+
+
+@contextlib.contextmanager
+def persistent_ray(state: Path) -> Iterator[Path]:
+    """A head started with `pipetune ray start` for the pipetune-attached variant, recorded in
+    ``state``, stopped with `pipetune ray stop` (its own processes only) at the end."""
+    env = {**clean_env(), "PIPETUNE_RAY_STATE_DIR": str(state)}
+    command = pipetune_command()
+    begun = time.perf_counter()
+    subprocess.run([*command, "ray", "start", "--num-cpus", "2"], env=env, check=True, timeout=300)
+    print(f"persistent local Ray started in {time.perf_counter() - begun:.1f} s (not timed)")
+    try:
+        yield state
+    finally:
+        subprocess.run([*command, "ray", "stop"], env=env, check=False, timeout=300)
 
 
 if __name__ == "__main__":

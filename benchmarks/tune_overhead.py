@@ -1,25 +1,27 @@
-"""Per-trial overhead: 128 no-op trials through pipetune, plain Ray Tune and Optuna.
+"""Per-trial overhead: no-op trials through pipetune, plain Ray Tune and Optuna, at several sizes.
 
-    .venv/bin/python benchmarks/tune_overhead.py [--trials 128] [--repeats 3]
+    .venv/bin/python benchmarks/tune_overhead.py [--trials 16 128 1000] [--repeats 2]
+        [--with-default]
 
 Each variant runs in its own process (clean environment, its own embedded 2-CPU Ray) and
 times only the search itself (Ray start-up excluded). Variants:
-- ray-default: a hand-written Tuner with Ray Tune's default settings;
-- ray-lean: the same with reused actors and no automatic result loggers;
+- ray-lean: a hand-written Tuner with reused actors;
 - pipetune: `Experiment(config).run()` on a config whose trainer does nothing but report;
-- optuna: an in-memory Optuna study (TPE) in one process: no processes, no Ray. pipetune's
-  seconds per trial ÷ Optuna's is the price of running every trial in a Ray worker.
-The variants run in the order ray-lean, pipetune, optuna, ray-default, reversed on every
-second repeat, so that the two closest competitors run back to back; ray-default (minutes)
-runs in the first repeat only. Medians over the repeats; pipetune/ray-lean is also given as
-the median of the back-to-back pairs' ratios, which resists a drifting machine load better.
-The load average is printed beside each variant.
-Goals: pipetune ≤ 0.1× ray-default and ≤ 1.2× ray-lean seconds per trial.
+- optuna: an in-memory Optuna study (TPE) in one process: no processes, no Ray;
+- ray-default (``--with-default``, first size and repeat only: it takes minutes): the same
+  Tuner with Ray Tune's default settings.
+For every size and repeat, ray-lean and pipetune run back to back (their order swapped on
+every second repeat) and their ratio is one pair; the medians of those paired ratios are
+pipetune ÷ lean Ray per trial at each size. "Flat from 16 to 1,000 trials" is read from the
+per-trial seconds at each size and from the marginal seconds per trial between two sizes
+(the slope, which leaves out what a run costs once). The load average is printed beside
+each figure. Goal (issue 17): pipetune ÷ lean Ray <= 1.0 per trial at every size.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -134,73 +136,99 @@ def run(script: str, *args: str, cwd: Path | None = None) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--trials", type=int, nargs="+", default=[16, 128, 1000])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--with-default", action="store_true", help="also Ray's defaults")
     args = parser.parse_args()
-    n = str(args.trials)
-    order = ["ray-lean", "pipetune", "optuna", "ray-default"]
-    runs: dict[str, list[float]] = {name: [] for name in order}
-    loads: dict[str, list[float]] = {name: [] for name in order}
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    sizes = sorted(set(args.trials))
+    runs: dict[tuple[str, int], list[float]] = {}
+    loads: dict[tuple[str, int], list[float]] = {}
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     with tempfile.TemporaryDirectory(prefix="pipetune-bench-") as tmp:
         folder = Path(tmp)
         (folder / "noop_bench.py").write_text(textwrap.dedent(NOOP_MODULE))
-        for repeat in range(args.repeats):
-            for name in order if repeat % 2 == 0 else order[::-1]:
-                if name == "ray-default" and repeat > 0:
-                    continue
-                where = folder / f"{name}-{repeat}"
-                if name == "ray-default":
-                    seconds = run(RAY_SCRIPT, n, "default", str(where))
-                elif name == "ray-lean":
-                    seconds = run(RAY_SCRIPT, n, "lean", str(where))
-                elif name == "pipetune":
-                    config = folder / f"config-{repeat}.yaml"
-                    config.write_text(CONFIG.format(trials=n, storage=where))
-                    seconds = run(PIPETUNE_SCRIPT, str(config), n, cwd=folder)
-                else:
-                    seconds = run(OPTUNA_SCRIPT, n)
-                runs[name].append(seconds)
-                loads[name].append(os.getloadavg()[0])
-    timings = {k: statistics.median(v) for k, v in runs.items()}
-    per_trial = {k: v / args.trials for k, v in timings.items()}
-    print(
-        f"{args.trials} trials per variant, {args.repeats} repeat(s) (ray-default: 1), "
-        "2-CPU embedded Ray"
-    )
-    print(f"{'variant':<14}{'total s':>10}{'s/trial':>10}{'x optuna':>10}{'load1':>8}")
-    for name in ("ray-default", "ray-lean", "pipetune", "optuna"):
-        print(
-            f"{name:<14}{timings[name]:>10.2f}{per_trial[name]:>10.4f}"
-            f"{per_trial[name] / per_trial['optuna']:>10.0f}{statistics.median(loads[name]):>8.2f}"
+        for size in sizes:
+            for repeat in range(args.repeats):
+                order = ["ray-lean", "pipetune", "optuna"]
+                if args.with_default and size == sizes[0] and repeat == 0:
+                    order.append("ray-default")
+                for name in order if repeat % 2 == 0 else order[::-1]:
+                    seconds = run_variant(name, size, folder / f"{name}-{size}-{repeat}")
+                    runs.setdefault((name, size), []).append(seconds)
+                    loads.setdefault((name, size), []).append(os.getloadavg()[0])
+                    print(f"{name} {size} trials: {seconds:.2f} s", flush=True)
+    names = ["ray-lean", "pipetune", "optuna"] + (["ray-default"] if args.with_default else [])
+    print(f"{args.repeats} repeat(s) per size, 2-CPU embedded Ray, medians")
+    print(f"{'variant':<12}{'trials':>7}{'total s':>10}{'s/trial':>10}{'load1':>7}")
+    per_trial: dict[tuple[str, int], float] = {}
+    for name in names:
+        for size in sizes:
+            if (name, size) not in runs:
+                continue
+            total = statistics.median(runs[name, size])
+            per_trial[name, size] = total / size
+            load = statistics.median(loads[name, size])
+            print(f"{name:<12}{size:>7}{total:>10.2f}{total / size:>10.4f}{load:>7.2f}")
+    paired = {
+        size: statistics.median(
+            p / r for p, r in zip(runs["pipetune", size], runs["ray-lean", size], strict=True)
         )
-    vs_default = per_trial["pipetune"] / per_trial["ray-default"]
-    vs_lean = per_trial["pipetune"] / per_trial["ray-lean"]
-    paired = statistics.median(
-        p / r for p, r in zip(runs["pipetune"], runs["ray-lean"], strict=True)
-    )
-    vs_optuna = per_trial["pipetune"] / per_trial["optuna"]
+        for size in sizes
+    }
+    slopes = {}
+    for small, large in itertools.pairwise(sizes):
+        slope = {
+            name: (statistics.median(runs[name, large]) - statistics.median(runs[name, small]))
+            / (large - small)
+            for name in ("ray-lean", "pipetune")
+        }
+        slopes[f"{small}-{large}"] = slope
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "tune_overhead.json").write_text(
         json.dumps(
             {
-                "trials": args.trials,
+                "sizes": sizes,
                 "repeats": args.repeats,
-                "seconds": timings,
-                "runs": runs,
-                "per_trial": per_trial,
-                "load1": loads,
-                "pipetune_vs_optuna": vs_optuna,
+                "runs": {f"{n}/{k}": v for (n, k), v in runs.items()},
+                "load1": {f"{n}/{k}": v for (n, k), v in loads.items()},
                 "pipetune_vs_lean_paired": paired,
+                "marginal_s_per_trial": slopes,
             },
             indent=2,
         )
     )
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for span, slope in slopes.items():
+        print(
+            f"marginal s/trial {span}: pipetune {slope['pipetune']:.4f}, "
+            f"ray-lean {slope['ray-lean']:.4f}, ratio {slope['pipetune'] / slope['ray-lean']:.3f}"
+        )
+    if args.with_default:
+        first = sizes[0]
+        print(
+            f"pipetune/ray-default per trial at {first}: "
+            f"{per_trial['pipetune', first] / per_trial['ray-default', first]:.3f}"
+        )
     print(
-        f"pipetune/ray-default {vs_default:.3f} (goal <= 0.1), pipetune/ray-lean {vs_lean:.3f}, "
-        f"paired {paired:.3f} (goal <= 1.2), pipetune/optuna {vs_optuna:.0f}x"
+        "pipetune/ray-lean per trial (paired medians, goal <= 1.0): "
+        + ", ".join(f"{size}: {ratio:.3f}" for size, ratio in paired.items())
+        + f"; pipetune/optuna at {sizes[-1]}: "
+        f"{per_trial['pipetune', sizes[-1]] / per_trial['optuna', sizes[-1]]:.0f}x"
     )
+
+
+def run_variant(name: str, trials: int, where: Path) -> float:
+    n = str(trials)
+    if name == "ray-default":
+        return run(RAY_SCRIPT, n, "default", str(where))
+    if name == "ray-lean":
+        return run(RAY_SCRIPT, n, "lean", str(where))
+    if name == "pipetune":
+        where.mkdir(parents=True)
+        config = where / "config.yaml"
+        config.write_text(CONFIG.format(trials=n, storage=where / "runs"))
+        return run(PIPETUNE_SCRIPT, str(config), n, cwd=where.parent)
+    return run(OPTUNA_SCRIPT, n)
 
 
 if __name__ == "__main__":

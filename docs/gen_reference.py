@@ -266,17 +266,23 @@ def _cli() -> str:
 
     parser = build_parser()
     sections = ["## `pipetune`", "", "```text", _help(parser), "```"]
+    _subcommands(parser, "pipetune", sections)
+    return "\n".join(sections)
+
+
+def _subcommands(parser: argparse.ArgumentParser, prefix: str, sections: list[str]) -> None:
+    """A section per sub-command of ``parser``, and of theirs (``pipetune ray start``)."""
     for action in parser._actions:
         if not isinstance(action, argparse._SubParsersAction):
             continue
         summaries = {a.dest: a.help for a in action._choices_actions}
         for name, sub in action.choices.items():
-            sections += ["", f"## `pipetune {name}`", ""]
+            sections += ["", f"## `{prefix} {name}`", ""]
             summary = summaries.get(name)
             if summary:
                 sections += [summary[0].upper() + summary[1:] + ".", ""]
             sections += ["```text", _help(sub), "```"]
-    return "\n".join(sections)
+            _subcommands(sub, f"{prefix} {name}", sections)
 
 
 SECTIONS: dict[str, Callable[[], str]] = {

@@ -62,3 +62,20 @@ def ray_local() -> Iterator[object]:
         )
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_local_ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests never attach to a developer's `pipetune ray start` head: the record is looked
+    for in a folder of this session (subprocesses inherit the variable)."""
+    import os
+
+    from pipetune.cluster._local import STATE_ENV
+
+    saved = os.environ.get(STATE_ENV)
+    os.environ[STATE_ENV] = str(tmp_path_factory.mktemp("ray-state"))
+    yield
+    if saved is None:
+        os.environ.pop(STATE_ENV, None)
+    else:
+        os.environ[STATE_ENV] = saved

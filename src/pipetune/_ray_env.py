@@ -19,7 +19,13 @@ from _pipetune_startup import DEFAULTS
 from _pipetune_startup import apply_defaults as apply_startup_defaults
 from _pipetune_startup import enable_token_auth_for as _enable_token_auth_for
 
-__all__ = ["DEFAULTS", "PipetuneWarning", "apply_defaults", "enable_token_auth_for"]
+__all__ = [
+    "DEFAULTS",
+    "PipetuneWarning",
+    "apply_defaults",
+    "enable_token_auth_for",
+    "refresh_auth_mode",
+]
 
 
 class PipetuneWarning(UserWarning):
@@ -36,10 +42,19 @@ def enable_token_auth_for(address: str | None) -> None:
     """Token mode towards ``address`` (see ``_pipetune_startup.enable_token_auth_for``), also
     in a process that has imported Ray already: Ray caches the mode, so refresh it the way
     Ray does itself when it turns token mode on."""
+    if _enable_token_auth_for(address):
+        refresh_auth_mode()
+
+
+def refresh_auth_mode() -> None:
+    """Make a process that has imported Ray read ``RAY_AUTH_MODE`` and its token from the
+    environment again (Ray caches both; a process without Ray has nothing to refresh)."""
     raylet = sys.modules.get("ray._raylet")
-    if _enable_token_auth_for(address) and raylet is not None:
-        with contextlib.suppress(Exception):  # Ray's cached settings (private, hence guarded)
-            raylet.Config.initialize("")
+    if raylet is None:
+        return
+    with contextlib.suppress(Exception):  # Ray's cached settings (private, hence guarded)
+        raylet.Config.initialize("")
+        raylet.AuthenticationTokenLoader.instance().reset_cache()
 
 
 def _warn_if_train_v2_imported() -> None:

@@ -1,10 +1,15 @@
-"""The shell scripts shipped for machines we cannot test on here parse (bash -n)."""
+"""The shell scripts shipped for machines we cannot test on here parse (bash -n); the
+time-to-target benchmark's arithmetic, and its --check in tiny mode."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,3 +42,74 @@ def test_gpu_check_explains_a_missing_gpu(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "nvidia-smi" in (result.stderr + result.stdout)
+
+
+def _time_to_target() -> Any:
+    """benchmarks/time_to_target.py as a module (it is a script, not a package)."""
+    path = ROOT / "benchmarks" / "time_to_target.py"
+    spec = importlib.util.spec_from_file_location("time_to_target_under_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_time_to_target_counts_trial_seconds_up_to_the_first_hit() -> None:
+    ttt = _time_to_target()
+    # (wall s, trial s, epoch s, val_accuracy) in the order the driver received them
+    points = [(1.0, 2.0, 1.0, 0.5), (2.0, 3.0, 2.0, 0.9), (2.5, 4.0, 3.0, 0.95), (3, 1, 1, 0.1)]
+    hit = {"reached": True, "wall_s": 2.0, "trial_s": 5.0, "epoch_s": 3.0}
+    assert ttt.to_target(points, 0.9) == hit
+    missed = {"reached": False, "wall_s": 3.0, "trial_s": 10.0, "epoch_s": 7.0}
+    assert ttt.to_target(points, 0.99) == missed
+
+
+def test_time_to_target_ratios_are_paired_by_seed() -> None:
+    ttt = _time_to_target()
+
+    def run(variant: str, seed: int, trial_s: float) -> dict[str, Any]:
+        return {
+            "variant": variant,
+            "seed": seed,
+            "trial_s": trial_s,
+            "wall_s": trial_s / 2,
+            "reached": True,
+            "epochs_run": 1,
+        }
+
+    runs = [run("seed", 0, 10.0), run("seed", 1, 100.0), run("x", 0, 5.0), run("x", 1, 10.0)]
+    ratio = ttt.summarise(runs, ["seed", "x"])["x"]["ratio_trial_s"]
+    assert ratio["per_seed"] == [0.5, 0.1]  # a ratio of medians would say 7.5 / 55
+    assert (ratio["min"], ratio["median"], ratio["max"]) == (0.1, 0.3, 0.5)
+
+
+def test_time_to_target_names_the_current_defaults() -> None:
+    """The benchmark's "defaults" variant is whatever TuneSettings picks, named as such."""
+    from pipetune.tune._algorithms import _split
+    from pipetune.tune._settings import TuneSettings
+
+    ttt = _time_to_target()
+    assert ttt.VARIANTS["defaults"] == {}
+    scheduler = _split(TuneSettings().scheduler, "fifo")[0]
+    search = _split(TuneSettings().search_alg, "random")[0]
+    name = ttt.default_names()
+    assert name.startswith(scheduler) and name.endswith(f"+ {search}"), name
+
+
+@pytest.mark.data
+def test_time_to_target_check_runs_in_tiny_mode(tmp_path: Path) -> None:
+    """--check --tiny trains 3 random configurations for 2 epochs on 1,000 samples: the
+    benchmark's YAML, model and data build (no Ray: seconds)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "time_to_target.py"), "--check", "--tiny"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    if result.stdout.startswith("skipped:"):
+        pytest.skip(result.stdout.strip())
+    assert "reachability: 800 train / 200 validation samples, 2 epochs" in result.stdout
+    assert result.stdout.count("\n") >= 5

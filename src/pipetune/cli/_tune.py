@@ -14,6 +14,7 @@ from pipetune.cli._failure import EXIT_FAILURE, describe
 from pipetune.experiment import REPORT_FILE
 
 if TYPE_CHECKING:
+    from pipetune.cluster._local import LocalHead
     from pipetune.tune import ExperimentOutcome, TuneSettings
 
 _SETTINGS = [
@@ -73,7 +74,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         if flag in _REGISTRIES:
             action.names = _Names(_REGISTRIES[flag])
     parser.add_argument(
-        "--address", default=None, help="attach to a running Ray cluster (auto or HOST:PORT)"
+        "--address",
+        default=None,
+        help="attach to a running Ray cluster (auto or HOST:PORT); without it, to the head of "
+        "`pipetune ray start` while one runs, else a Ray of its own is started",
     )
     parser.add_argument("--resume", metavar="EXPERIMENT_DIR", help="continue an experiment")
     parser.add_argument(
@@ -130,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
 
     outcome = experiment.run(
         args.address,
+        head=None if args.address else _local_head(),
         resume=bool(args.resume),
         retry_errored=args.retry_errored,
         announce=lambda path: print(f"experiment: {path}", file=sys.stderr),
@@ -160,6 +165,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"{outcome.failed} trial(s) failed; see the error column", file=sys.stderr)
         return 1
     return EXIT_FAILURE if report_failed else 0
+
+
+def _local_head() -> LocalHead | None:
+    """The persistent local Ray of `pipetune ray start`, when one runs (one line says so)."""
+    from pipetune.cluster._local import live_head
+
+    head = live_head(note=lambda line: print(line, file=sys.stderr))
+    if head is not None:
+        print(
+            f"attached to the local Ray at {head.address} (`pipetune ray start`); "
+            "stop it with `pipetune ray stop`",
+            file=sys.stderr,
+        )
+    return head
 
 
 def _print_results(outcome: ExperimentOutcome, settings: TuneSettings, limit: int | None) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from pipetune import __version__
-from pipetune.cli import _report, _run, _slurm, _status, _tune
+from pipetune.cli import _ray, _report, _run, _slurm, _status, _tune
 from pipetune.cli._failure import EXIT_FAILURE, EXIT_USAGE, describe, one_line
 from pipetune.config._safety import ALLOWED_ENV
 from pipetune.errors import PipetuneError
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     _slurm.add_parser(subparsers)
     _report.add_parser(subparsers)
     _status.add_parser(subparsers)
+    _ray.add_parser(subparsers)
     return parser
 
 

@@ -1,9 +1,13 @@
 """report.html while an experiment runs: a banner, a self-reload, rewritten off the hot path.
 
-:class:`LiveReport` renders in one background thread of the driver, so the caller (Ray
-Tune's loop) only records counts and never waits for a render; there are never two renders
-at once. :meth:`LiveReport.close` stops it for good: once it returns, no live page can be
-written any more, so the final static report written after it always wins.
+:class:`LiveReport` schedules renders from one background thread of the driver, so the
+caller (Ray Tune's loop) only records counts and never waits for a render; there are never
+two renders at once. Each page is rendered by :class:`PageProcess` in a short-lived, niced
+child process: a render builds the whole page (tens of MB for a thousand trials) and, done
+in the driver, the heap glibc kept after it made the driver's memory grow with every larger
+page. :meth:`LiveReport.close` stops it for good (and kills a render under way): once it
+returns, no live page can be written any more, so the final static report written after it
+always wins.
 
 The page needs no server: it reloads itself from its file every ``reload_s`` seconds, and
 stops (saying so) when it has come back unchanged for a while (a killed driver, a SLURM job
@@ -13,12 +17,12 @@ past its time), so a page opened from a login node never spins forever.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
+import dataclasses
 import json
 import logging
 import math
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -26,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pipetune
 from pipetune._io import atomic_write_text
 from pipetune.experiment import REPORT_FILE
 
@@ -39,6 +44,8 @@ MIN_GAP_S = 1.0
 #: a render waits at least this many times the last render's duration after it, so the
 #: renders take at most a fifth of one core (a big experiment's page takes seconds)
 DUTY = 4.0
+#: a render that takes longer is killed (the next one may do better)
+RENDER_TIMEOUT_S = 300.0
 
 _log = logging.getLogger(__name__)
 
@@ -100,6 +107,65 @@ def banner_html(banner: LiveBanner) -> str:
 </script>"""
 
 
+class RenderCancelled(Exception):
+    """The live report was closed while its page was being rendered."""
+
+
+class PageProcess:
+    """Renders a running experiment's page in a child process
+    (``python -m pipetune.report._live_child FOLDER``, the banner as JSON on stdin, the page
+    on stdout); :meth:`cancel` kills the render under way and refuses any later one."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self._lock = threading.Lock()
+        self._child: subprocess.Popen[bytes] | None = None
+        self._cancelled = False
+
+    def __call__(self, banner: LiveBanner) -> str:
+        with self._lock:
+            if self._cancelled:
+                raise RenderCancelled
+            self._child = child = subprocess.Popen(
+                [sys.executable, "-m", "pipetune.report._live_child", str(self.folder)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=_child_env(),
+            )
+        try:
+            page, stderr = child.communicate(
+                json.dumps(dataclasses.asdict(banner)).encode(), timeout=RENDER_TIMEOUT_S
+            )
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            raise
+        finally:
+            with self._lock:
+                self._child = None
+        if self._cancelled:
+            raise RenderCancelled
+        if child.returncode != 0:
+            lines = stderr.decode(errors="replace").strip().splitlines()
+            raise RuntimeError(lines[-1] if lines else f"exit status {child.returncode}")
+        return page.decode()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            if self._child is not None:
+                self._child.kill()
+
+
+def _child_env() -> dict[str, str]:
+    """The driver's environment, with the driver's own pipetune first on the path (the
+    child must render with the code that runs the experiment, even from a source tree)."""
+    source = str(Path(pipetune.__file__).resolve().parents[1])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": source + (os.pathsep + path if path else "")}
+
+
 Counts = tuple[int, int, int, Mapping[str, str]]  # done, running, total, statuses
 
 
@@ -107,7 +173,9 @@ class LiveReport:
     """``update(done, running, total)`` from the driver's loop; renders in a thread.
 
     ``render(banner)`` returns the page's text (it reads the folder itself); a render that
-    fails (a file half-written by Tune) is logged and skipped: the next one will do.
+    fails (a file half-written by Tune) is logged and skipped: the next one will do. A
+    ``render`` with a ``cancel()`` method (:class:`PageProcess`) is cancelled by
+    :meth:`close`.
     """
 
     def __init__(
@@ -154,6 +222,9 @@ class LiveReport:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop rendering; after this returns, this object never writes the page again."""
+        cancel = getattr(self._render, "cancel", None)
+        if cancel is not None:
+            cancel()
         with self._write:  # waits for a write in progress, never for a render
             self._closed = True
         with self._state:
@@ -177,7 +248,6 @@ class LiveReport:
                 self._dirty = self._urgent = False
             started = time.monotonic()
             self._render_once(LiveBanner(done, running, total, self.every_s, statuses=statuses))
-            _release_memory()
             with self._state:
                 self._last = time.monotonic()
                 self._took = self._last - started
@@ -185,6 +255,8 @@ class LiveReport:
     def _render_once(self, banner: LiveBanner) -> None:
         try:
             page = self._render(banner)
+        except RenderCancelled:
+            return
         except Exception as exc:  # a folder caught mid-write: the next render will do
             _log.debug("live report not rendered: %s", exc)
             return
@@ -196,16 +268,6 @@ class LiveReport:
                 self.renders += 1
             except OSError as exc:  # a full disk must not stop the experiment
                 _log.warning("live report not written: %s", exc)
-
-
-def _release_memory() -> None:
-    """Give the heap a render freed back to the system. A render builds the whole page in
-    memory (tens of MB for a thousand trials), and glibc keeps freed heap: without this the
-    driver's resident memory climbs with every larger page."""
-    gc.collect()
-    if sys.platform == "linux":
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _lower_priority() -> None:

@@ -39,9 +39,15 @@ DEFAULT_MODE = Mode.MIN
 
 
 def load_experiment(
-    folder: str | Path, metric: str | None = None, mode: str | None = None
+    folder: str | Path,
+    metric: str | None = None,
+    mode: str | None = None,
+    *,
+    running: bool = False,
 ) -> ExperimentData:
-    """Everything the report needs from ``folder``; ``metric``/``mode`` override the config's."""
+    """Everything the report needs from ``folder``; ``metric``/``mode`` override the config's;
+    ``running``: the experiment is known to run (its driver asks), so results.csv and
+    history.jsonl are not there yet and no note says so."""
     root = Path(folder).expanduser().resolve()
     _check_folder(root, folder)
     if mode is not None and mode not in tuple(Mode):
@@ -53,7 +59,7 @@ def load_experiment(
     tune = _tune_section(root / CONFIG_COPY)
     metric, mode = _metric_and_mode(root, tune, results, state, metric, mode, notes)
     trials = _merge(results, state, history, metric, mode)
-    notes += _notes(results, state, history, trials)
+    notes += _notes(results, state, history, trials, running)
     space = tune.get("search_space")
     space = space if isinstance(space, dict) else {}
     objectives = _objectives(root, metric)
@@ -241,10 +247,13 @@ def _notes(
     state: TuneState,
     history: History,
     trials: list[Trial],
+    running: bool,
 ) -> list[str]:
     notes = []
     sources = "history.jsonl" + (" and Ray's experiment state" if state.trials else "")
-    if results is None:
+    if results is None and running:
+        pass  # written when the experiment ends
+    elif results is None:
         notes.append(
             f"{RESULTS_FILE} is missing (experiment running or interrupted): "
             f"trials rebuilt from {sources}"
@@ -262,7 +271,7 @@ def _notes(
             f"{history.skipped} unreadable line(s) of {HISTORY_FILE} skipped "
             "(cut by an interrupted write)"
         )
-    if not history.rows:
+    if not history.rows and not running:
         notes.append(f"{HISTORY_FILE} is missing or empty: no learning curves or timeline")
     unknown = [t.trial_id for t in trials if not t.config]
     if unknown and len(unknown) < len(trials):

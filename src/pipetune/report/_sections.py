@@ -15,6 +15,7 @@ and ``_write.py`` only iterate the table. ``register_section`` adds an entry fro
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ class Section(Generic[T]):
     html: Callable[[View[T]], str] | None = None
     png: Callable[[ExperimentData, T], bytes | None] | None = None
     md: Callable[[View[T]], str] | None = None
+    #: shown on the live page of a running experiment; False for a section whose data
+    #: costs more than the rest of the page (importance fits a forest): the live page says
+    #: it comes at the end instead
+    live: bool = True
     #: whether the section belongs in this experiment's report (e.g. only with several
     #: objectives); None: always
     applies: Callable[[ExperimentData], bool] | None = None
@@ -105,6 +110,7 @@ SECTIONS: list[Section[Any]] = [
         html=_html.importance,
         png=_static.importance_png,
         md=_markdown.importance,
+        live=False,
     ),
     Section(
         "progress",
@@ -141,10 +147,18 @@ def register_section(section: Section[Any], *, before: str | None = None) -> Sec
     return section
 
 
-def fill(experiment: ExperimentData) -> list[View[Any]]:
-    """Every section with its data for ``experiment``, in page order."""
+def _at_the_end(view: View[Any]) -> str:
+    return '<p class="note">Computed when the experiment ends.</p>'
+
+
+def fill(experiment: ExperimentData, live: bool = False) -> list[View[Any]]:
+    """Every section with its data for ``experiment``, in page order (``live``: for the page
+    of a running experiment, where a section that is not ``live`` only says when it comes);
+    a section that does not apply to it (``applies``) is left out."""
     return [
         View(s, experiment, s.data(experiment))
+        if s.live or not live
+        else View(dataclasses.replace(s, html=_at_the_end), experiment, None)
         for s in SECTIONS
         if s.applies is None or s.applies(experiment)
     ]

@@ -13,7 +13,7 @@ from pipetune.errors import ConfigError
 from pipetune.experiment import REPORT_FILE
 from pipetune.report._html import render_html
 from pipetune.report._links import Link
-from pipetune.report._live import LiveBanner, LiveReport
+from pipetune.report._live import LiveBanner, LiveReport, PageProcess
 from pipetune.report._load import load_experiment
 from pipetune.report._markdown import render_markdown
 from pipetune.report._model import ExperimentData
@@ -59,7 +59,8 @@ def render_page(
     experiment: ExperimentData, extra: list[Link] | None = None, live: LiveBanner | None = None
 ) -> str:
     """report.html's text (``live``: the page of a running experiment)."""
-    return render_html(experiment, fill(experiment), _plotly_js(), extra or [], live)
+    views = fill(experiment, live=live is not None)
+    return render_html(experiment, views, _plotly_js(), extra or [], live)
 
 
 @functools.cache
@@ -106,14 +107,16 @@ def write_report(
     return write_files(load_experiment(folder, metric, mode), formats).main
 
 
+def render_live_page(folder: str | Path, banner: LiveBanner) -> str:
+    """The page of a running experiment: the folder as it is now, each trial's status as
+    the driver knows it (Tune's snapshot in the folder lags), and the banner on top."""
+    experiment = load_experiment(folder, running=True)
+    for trial in experiment.trials:
+        trial.status = banner.statuses.get(trial.trial_id, trial.status)
+    return render_page(experiment, live=banner)
+
+
 def live_report(folder: str | Path, every_s: float) -> LiveReport:
-    """A :class:`LiveReport` that rewrites ``folder``'s report.html while it runs."""
-    root = Path(folder)
-
-    def render(banner: LiveBanner) -> str:
-        experiment = load_experiment(root)
-        for trial in experiment.trials:
-            trial.status = banner.statuses.get(trial.trial_id, trial.status)
-        return render_page(experiment, live=banner)
-
-    return LiveReport(root, every_s, render)
+    """A :class:`LiveReport` that rewrites ``folder``'s report.html while it runs, each page
+    rendered in a child process (:class:`PageProcess`)."""
+    return LiveReport(Path(folder), every_s, PageProcess(folder))

@@ -9,13 +9,16 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipetune._ray_env import DEFAULTS as RAY_DEFAULTS
-from pipetune._ray_env import enable_token_auth_for
+from pipetune._ray_env import enable_token_auth_for, refresh_auth_mode
 from pipetune._reaper import WATCHER
 from pipetune.tune._checks import check_resources, node_resources
 from pipetune.tune._settings import Resources, TuneSettings
+
+if TYPE_CHECKING:
+    from pipetune.cluster._local import LocalHead
 
 
 def user_modules(folders: list[str]) -> list[str]:
@@ -61,8 +64,10 @@ def _silenced(logger: str, prefix: str) -> Iterator[None]:
         logging.getLogger(logger).removeFilter(drop)
 
 
-def start_ray(address: str | None, import_paths: list[str]) -> bool:
-    """Start an embedded local Ray, or attach to ``address``; return whether we started it."""
+def start_ray(address: str | None, import_paths: list[str], ship_modules: bool = True) -> bool:
+    """Start an embedded local Ray, or attach to ``address``; return whether we started it.
+    ``ship_modules=False``: the cluster shares this file system (a head on this machine), so
+    ``PYTHONPATH`` finds the user's modules without uploading them."""
     import ray
 
     if ray.is_initialized():
@@ -74,7 +79,7 @@ def start_ray(address: str | None, import_paths: list[str]) -> bool:
         env.update({key: os.environ[key] for key in RAY_DEFAULTS if key in os.environ})
         runtime_env: dict[str, Any] = {"env_vars": env}
         # Nodes of a cluster may not share this file system: ship the user's modules.
-        modules = user_modules(import_paths[1:])
+        modules = user_modules(import_paths[1:]) if ship_modules else []
         if modules:
             runtime_env["py_modules"] = modules
         enable_token_auth_for(address)
@@ -108,18 +113,28 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def attached_ray(address: str | None, import_paths: list[str]) -> Iterator[None]:
+def attached_ray(
+    address: str | None, import_paths: list[str], head: LocalHead | None = None
+) -> Iterator[None]:
     """Ray for the length of the block: started (or attached) here, shut down after, unless
-    this process had it running already."""
-    started = start_ray(address, import_paths)
-    try:
-        yield
-    finally:
-        if started:
-            import ray
+    this process had it running already. ``head``: the persistent local head to attach to
+    (``pipetune ray start``), with its token in this process's environment meanwhile."""
+    with contextlib.ExitStack() as stack:
+        if head is not None:
+            stack.enter_context(_environment(head.token_env()))
+            stack.callback(refresh_auth_mode)
+            refresh_auth_mode()
+            address = head.address
+        started = start_ray(address, import_paths, ship_modules=head is None)
+        try:
+            yield
+        finally:
+            if started:
+                import ray
 
-            ray.shutdown()
-            WATCHER.ray_stopped()
+                ray.shutdown()
+                if head is None:
+                    WATCHER.ray_stopped()
 
 
 def trial_resources(settings: TuneSettings) -> tuple[dict[str, float], int]:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
 
@@ -65,6 +65,9 @@ from pipetune.tune._settings import (
 )
 from pipetune.tune._space import build_search_space, grid_size
 from pipetune.tune._trial import DIVERGED_DIR, TRAIN_LOOP_CONFIG, ddp_trainable, run_trial
+
+if TYPE_CHECKING:
+    from pipetune.cluster._local import LocalHead
 
 __all__ = ["Experiment", "ExperimentOutcome"]
 
@@ -319,8 +322,12 @@ class Experiment:
         retry_errored: bool = False,
         announce: Callable[[str], None] | None = None,
         deliver: Callable[[ExperimentOutcome], None] | None = None,
+        head: LocalHead | None = None,
     ) -> ExperimentOutcome:
         """Validate, take the folder, start (or attach to) Ray, run the trials, write results.
+
+        ``head``: a persistent local Ray (``pipetune ray start``) to attach to instead of
+        starting one (``address`` wins when both are given).
 
         ``announce`` receives the experiment folder once every check has passed;
         ``deliver`` the outcome as soon as the results are on disk, before Ray is shut down
@@ -332,7 +339,9 @@ class Experiment:
         mark = self.timeline.mark
         pipeline, index = self.validate()
         mark("checks passed, pipeline built")
-        if not address:
+        if address:
+            head = None
+        elif head is None:
             with self._located():
                 check_resources_locally(self.settings)
         with ExperimentLock(self.path, warn=_warn):
@@ -347,13 +356,15 @@ class Experiment:
                 self._refuse_existing_experiment()
             if announce is not None:
                 announce(str(self.path))
-            with attached_ray(address, self.import_paths):  # Ray is imported only now
+            with attached_ray(address, self.import_paths, head):  # Ray is imported only now
                 from pipetune.tune._callbacks import ended_trials
 
                 mark("Ray started")
                 upstream, trainer_path = self._prepare_trials(pipeline, index)
+                del pipeline  # built to be checked: the trials build their own trainer and model
                 mark("upstream steps run")
                 trainable, param_space = self._trainable(upstream, trainer_path)
+                del upstream  # the trials read it from Ray's object store
                 ended_before = self._ended_trials()
                 _quiet_result_loggers()  # before a restore, which reads them too
                 tuner, stopper = self._tuner(trainable, param_space, resume, retry_errored)

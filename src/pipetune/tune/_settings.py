@@ -115,12 +115,11 @@ class TuneSettings(BaseModel):
         "terminal, lines otherwise",
     )
     report_every_s: float = Field(
-        0.0,
+        5.0,
         ge=0,
         description="seconds between rewrites of report.html while the experiment runs (also "
-        "at each trial's end), e.g. 5; 0 (the default): written only at the end. Off by "
-        "default for now: each render holds the whole page in the driver, whose memory then "
-        "grows with the trials (about 60 MiB over 1,000 trials)",
+        "soon after each trial's end); each page is rendered in a niced child process, at "
+        "most a fifth of the time; 0: written only at the end",
     )
 
     @field_validator("mode", mode="before")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import math
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from tune_toy import read_results, write_toy
 
 from pipetune.cli.main import main
@@ -172,8 +174,23 @@ def grid_run(ray_local: object, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "batch_size": {"type": "choice", "categories": [8, 16]},
         },
     )
-    outcome = Experiment(config).run()
-    yield {"outcome": outcome, "counter": counter, "config": config, "folder": folder}
+    module = yaml.safe_load(config.read_text())["training_pipeline"]["init_args"]["steps"][0]
+    module = module["class_path"].rsplit(".", 1)[0]
+    seen: dict[str, int] = {}
+
+    def count_models(outcome: Any) -> None:  # called after the trials, before Ray stops
+        gc.collect()
+        models = [o for o in gc.get_objects() if isinstance(o, sys.modules[module].Net)]
+        seen["models"] = len(models)
+
+    outcome = Experiment(config).run(deliver=count_models)
+    yield {
+        "outcome": outcome,
+        "counter": counter,
+        "config": config,
+        "folder": folder,
+        "driver_models": seen["models"],
+    }
     for name in names:
         sys.modules.pop(name, None)
 
@@ -188,6 +205,13 @@ def test_grid_search_gives_exactly_the_grid(grid_run: dict) -> None:
 @pytest.mark.slow
 def test_upstream_steps_run_once_for_all_trials(grid_run: dict) -> None:
     assert grid_run["counter"].read_text().splitlines() == ["executed"]
+
+
+@pytest.mark.slow
+def test_the_driver_holds_no_model_while_trials_run(grid_run: dict) -> None:
+    """The driver builds the pipeline to check it, then lets the trainer (and its model) go:
+    only the trials' processes hold models (issue 17, point 5)."""
+    assert grid_run["driver_models"] == 0
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@ renders happen in one thread, throttled, never two at once, and none after close
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -10,7 +11,15 @@ from pathlib import Path
 
 from test_report_support import write_interrupted
 
-from pipetune.report import LiveBanner, LiveReport, _live, live_report, load_experiment, render_page
+from pipetune.report import (
+    LiveBanner,
+    LiveReport,
+    _live,
+    _sections,
+    live_report,
+    load_experiment,
+    render_page,
+)
 
 
 def test_a_running_page_has_the_banner_and_reloads_and_the_final_one_does_not(
@@ -28,6 +37,26 @@ def test_a_running_page_has_the_banner_and_reloads_and_the_final_one_does_not(
     assert '<script id="live-reload">' in live and '"reload": 5000' in live
     final = render_page(experiment)
     assert 'id="live' not in final and "location.reload" not in final and "running: " not in final
+
+
+def test_the_running_page_leaves_importance_to_the_final_one(tmp_path: Path) -> None:
+    """Importance fits a forest (most of a render's CPU): a running page only says when."""
+    experiment = load_experiment(write_interrupted(tmp_path / "exp"))
+    called = []
+    importance = next(s for s in _sections.SECTIONS if s.id == "importance")
+    spy = dataclasses.replace(importance, data=lambda e: called.append(e) or importance.data(e))
+    index = _sections.SECTIONS.index(importance)
+    _sections.SECTIONS[index] = spy
+    try:
+        live = render_page(experiment, live=LiveBanner(1, 1, 3, reload_s=5))
+        assert not called
+        final = render_page(experiment)
+        assert len(called) == 1
+    finally:
+        _sections.SECTIONS[index] = importance
+    section = live.split('<section id="importance"')[1].split("</section>")[0]
+    assert "Computed when the experiment ends." in section
+    assert "Computed when the experiment ends." not in final
 
 
 def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
@@ -130,7 +159,7 @@ def test_a_failed_render_is_skipped_and_the_next_one_writes(tmp_path: Path) -> N
 
 
 def test_live_report_renders_the_folder_it_reads(tmp_path: Path) -> None:
-    folder = write_interrupted(tmp_path / "exp")
+    folder = write_interrupted(tmp_path / "exp", results=False)  # as while it runs
     live = live_report(folder, every_s=0.1)
     trial_id = load_experiment(folder).trials[0].trial_id
     live.update(1, 1, 3, now=True, statuses={trial_id: "DRIVER-SAYS"})
@@ -139,6 +168,65 @@ def test_live_report_renders_the_folder_it_reads(tmp_path: Path) -> None:
     page = (folder / "report.html").read_text()
     assert "running: 1 of 3 trials done, 1 running" in page and '<section id="trials">' in page
     assert "status-DRIVER-SAYS" in page  # the driver's statuses, newer than Tune's snapshot
+    assert "results.csv is missing" not in page  # it comes at the end: no alarm while running
+    assert "results.csv is missing" in render_page(load_experiment(folder))
+
+
+def test_the_page_is_rendered_in_a_child_process_whose_errors_come_back(tmp_path: Path) -> None:
+    """The driver never builds the page (its heap would keep it): a child does, and a child
+    that fails says why in the error the live report logs."""
+    folder = write_interrupted(tmp_path / "exp")
+    render = _live.PageProcess(folder)
+    children: list[int] = []
+    popen = _live.subprocess.Popen
+
+    def spy(*args: object, **kwargs: object) -> object:
+        child = popen(*args, **kwargs)  # type: ignore[call-overload]
+        children.append(child.pid)
+        return child
+
+    _live.subprocess.Popen = spy  # type: ignore[assignment,misc]
+    try:
+        page = render(LiveBanner(1, 1, 3, reload_s=5))
+        assert "running: 1 of 3 trials done" in page and len(children) == 1
+        assert children[0] != _live.os.getpid()
+        missing = _live.PageProcess(tmp_path / "no-such-folder")
+        try:
+            missing(LiveBanner(0, 0, 1, reload_s=5))
+        except RuntimeError as exc:
+            assert "no-such-folder" in str(exc)
+        else:
+            raise AssertionError("a render of a missing folder succeeded")
+    finally:
+        _live.subprocess.Popen = popen  # type: ignore[misc]
+    assert not (folder / "report.html").exists()  # the child writes nothing itself
+
+
+def test_close_kills_the_render_under_way_and_refuses_later_ones(tmp_path: Path) -> None:
+    folder = write_interrupted(tmp_path / "exp")
+    render = _live.PageProcess(folder)
+    outcome: list[BaseException | str] = []
+
+    def run() -> None:
+        try:
+            outcome.append(render(LiveBanner(0, 1, 3, reload_s=5)))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    eventually(lambda: render._child is not None)
+    child = render._child
+    render.cancel()
+    worker.join(30)
+    assert isinstance(outcome[0], _live.RenderCancelled), outcome
+    assert child is not None and child.returncode is not None and child.returncode < 0
+    try:
+        render(LiveBanner(0, 1, 3, reload_s=5))
+    except _live.RenderCancelled:
+        pass
+    else:
+        raise AssertionError("a render ran after cancel()")
 
 
 def test_the_page_turns_stale_after_minutes_of_unchanged_reloads() -> None:
