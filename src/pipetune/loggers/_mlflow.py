@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import importlib.util
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from pipetune._session import current_trial_id
 from pipetune.errors import PipetuneError
@@ -88,12 +92,42 @@ class MLFlowLogger(Logger):
             raise PipetuneError(_MISSING) from error
 
         client = MlflowClient(tracking_uri=self.tracking_uri)
+        with self._store_lock():
+            experiment_id = self._experiment_id(client, MlflowException)
+        # In a Tune trial: one run per trial, named and tagged with the trial's id.
+        trial_id = current_trial_id()
+        tags = {**self.tags, "pipetune.trial_id": trial_id} if trial_id else self.tags
+        run_name = self.run_name or trial_id
+        run = client.create_run(experiment_id, tags=tags or None, run_name=run_name)
+        self._client = client
+        self.experiment_id = experiment_id
+        self.run_id = run.info.run_id
+
+    @contextlib.contextmanager
+    def _store_lock(self) -> Iterator[None]:
+        """Exclude other trials from the experiment's look-up-or-create. A file store's
+        create_experiment is not atomic: two trials starting at once each created an
+        experiment of the same name, and one trial's run was lost from it."""
+        if not self.uses_file_store:
+            yield
+            return
+        parsed = urlparse(self.tracking_uri)
+        root = Path(url2pathname(parsed.path) if parsed.scheme == "file" else self.tracking_uri)
+        root.mkdir(parents=True, exist_ok=True)
+        with open(root / ".pipetune-create.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _experiment_id(self, client: Any, mlflow_exception: type[Exception]) -> str:
         experiment = client.get_experiment_by_name(self.experiment_name)
         if experiment is None:
             try:
                 experiment_id = client.create_experiment(self.experiment_name)
-            except MlflowException:
-                # Another trial created it between our look-up and our create.
+            except mlflow_exception:
+                # Another process created it between our look-up and our create.
                 experiment = client.get_experiment_by_name(self.experiment_name)
                 if experiment is None:
                     raise
@@ -105,14 +139,7 @@ class MLFlowLogger(Logger):
             )
         else:
             experiment_id = experiment.experiment_id
-        # In a Tune trial: one run per trial, named and tagged with the trial's id.
-        trial_id = current_trial_id()
-        tags = {**self.tags, "pipetune.trial_id": trial_id} if trial_id else self.tags
-        run_name = self.run_name or trial_id
-        run = client.create_run(experiment_id, tags=tags or None, run_name=run_name)
-        self._client = client
-        self.experiment_id = experiment_id
-        self.run_id = run.info.run_id
+        return str(experiment_id)
         logger.debug("MLflow run %s in %s", self.run_id, self.tracking_uri)
 
     def _close(self) -> None:

@@ -131,3 +131,45 @@ def test_mark_failed_by_hand_then_reopen_starts_a_finished_run(tmp_path: Path) -
     assert failed_run is not None and log.run_id is not None
     assert client.get_run(failed_run).info.status == "FAILED"
     assert client.get_run(log.run_id).info.status == "FINISHED"
+
+
+RACER = """
+import sys, time
+from mlflow.store.tracking.file_store import FileStore
+from pipetune.loggers import MLFlowLogger
+
+check = FileStore._validate_experiment_does_not_exist
+
+def slow_check(self, name):  # widen the store's window between its check and its mkdir
+    check(self, name)
+    time.sleep(0.5)
+
+FileStore._validate_experiment_does_not_exist = slow_check
+start = float(sys.argv[2])
+while time.time() < start:
+    time.sleep(0.01)
+log = MLFlowLogger(savedir=sys.argv[1], experiment_name="race")
+log.create_logger_context()
+log.log(1.0, "loss", step=0)
+log.destroy_logger_context()
+"""
+
+
+def test_trials_starting_at_once_share_one_experiment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file store's create_experiment is not atomic: three processes that find no
+    experiment at once must still end up with one experiment holding all three runs."""
+    import time
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    start = str(time.time() + 3)
+    racers = [
+        subprocess.Popen([sys.executable, "-c", RACER, str(tmp_path), start]) for _ in range(3)
+    ]
+    assert [racer.wait(120) for racer in racers] == [0, 0, 0]
+    log = MLFlowLogger(savedir=tmp_path)
+    client = MlflowClient(tracking_uri=log.tracking_uri)
+    named = [e for e in client.search_experiments() if e.name == "race"]
+    assert len(named) == 1, [e.experiment_id for e in named]
+    assert len(client.search_runs([named[0].experiment_id])) == 3
