@@ -219,6 +219,46 @@ def to_target(points: list[Point], target: float) -> dict[str, Any]:
     return {"reached": False, "wall_s": last, "trial_s": trial_s, "epoch_s": epoch_s}
 
 
+def oracle_bound(rows: list[list[Any]], target: float, epochs: int) -> float:
+    """A lower bound on the trial-seconds any scheduler needs to reach ``target`` when it is
+    given the configurations of ``rows`` (a run's results: trial, iteration, trial-seconds,
+    epoch-seconds, val_accuracy) in the same order: an oracle that knows which of them will
+    reach the target runs every other one for a single epoch (the least a scheduler needs
+    to judge a trial) and the first good one until it gets there, its other slot idle.
+
+    A trial that reached the target costs its trial-seconds up to that result; one that was
+    still running when the run stopped might have reached it, and costs at least what it
+    had run; one never started costs at least the cheapest first epoch seen."""
+    by_trial: dict[str, list[tuple[int, float, float]]] = {}
+    for trial, iteration, trial_s, _epoch_s, accuracy in rows:
+        by_trial.setdefault(str(trial), []).append((int(iteration), float(trial_s or 0), accuracy))
+    before, candidates, first_epochs = 0.0, [], []
+    for trial in sorted(by_trial):  # trial ids count up in the order the searcher made them
+        results = sorted(by_trial[trial])
+        elapsed, reached = 0.0, False
+        for _iteration, seconds, accuracy in results:
+            elapsed += seconds
+            if float(accuracy) >= target:
+                reached = True
+                break
+        if reached or len(results) < epochs:
+            candidates.append(before + elapsed)
+        first_epochs.append(results[0][1])
+        before += results[0][1]
+    candidates.append(before + min(first_epochs, default=0.0))
+    return min(candidates)
+
+
+def oracle_ratios(runs: list[dict[str, Any]], target: float, epochs: int) -> list[float]:
+    """Per seed: the oracle's bound on the seed approach's configurations ÷ what the seed
+    approach took; the median is the least a scheduler could give with that sampler."""
+    return [
+        oracle_bound(r["results"], target, epochs) / r["trial_s"]
+        for r in runs
+        if r["variant"] == "seed" and r.get("results") and r.get("reached") and r["trial_s"]
+    ]
+
+
 def quartiles(values: list[float]) -> tuple[float, float, float]:
     """(first quartile, median, third quartile); the median thrice for one value."""
     if len(values) == 1:
@@ -627,6 +667,15 @@ def report(data: dict[str, Any], load_at_end: str) -> None:
             if f"ratio_{unit}" in s
         ]
         print(f"  {label:<30} " + "   ".join(cells))
+    bound = oracle_ratios(data["runs"], data["settings"]["target"], data["settings"]["epochs"])
+    if bound:
+        q1, median, q3 = quartiles(bound)
+        print(
+            f"  {'oracle bound':<30} trial-s {median:.2f} (IQR {q1:.2f}-{q3:.2f}, min-max "
+            f"{min(bound):.2f}-{max(bound):.2f}, {len(bound)} seeds): the least any scheduler "
+            "can take with the seed approach's configurations, stopping each one that will "
+            "not reach the target after one epoch"
+        )
     if "defaults" in summary:
         ratio = summary["defaults"]["ratio_trial_s"]["median"]
         verdict = "met" if ratio <= 0.4 else "not met"

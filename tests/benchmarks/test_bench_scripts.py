@@ -83,6 +83,26 @@ def test_time_to_target_ratios_are_paired_by_seed() -> None:
     assert (ratio["min"], ratio["median"], ratio["max"]) == (0.1, 0.3, 0.5)
 
 
+def test_time_to_target_oracle_pays_one_epoch_per_configuration_before_the_hit() -> None:
+    ttt = _time_to_target()
+    # (trial, iteration, trial-seconds, epoch-seconds, val_accuracy) as received; 3 epochs
+    rows = [
+        ["t_00000", 1, 4.0, 1.0, 0.5],
+        ["t_00001", 1, 3.0, 1.0, 0.6],
+        ["t_00000", 2, 1.0, 1.0, 0.5],
+        ["t_00001", 2, 2.0, 1.0, 0.9],  # the hit: 3 + 2 of its own
+        ["t_00000", 3, 1.0, 1.0, 0.5],  # t_00000 ran to the end without reaching it
+    ]
+    assert ttt.oracle_bound(rows, 0.9, epochs=3) == 4.0 + 3.0 + 2.0
+    # A trial still running when the run stopped might have been the good one: its
+    # seconds so far, after one epoch of every trial made before it, bound it from below.
+    rows.append(["t_00002", 1, 0.5, 0.5, 0.1])
+    assert ttt.oracle_bound(rows, 0.9, epochs=3) == 4.0 + 3.0 + 0.5
+    seed_run = {"variant": "seed", "reached": True, "trial_s": 15.0, "results": rows}
+    other = {**seed_run, "variant": "defaults"}
+    assert ttt.oracle_ratios([seed_run, other], 0.9, epochs=3) == [7.5 / 15.0]
+
+
 def test_time_to_target_names_the_current_defaults() -> None:
     """The benchmark's "defaults" variant is whatever TuneSettings picks, named as such."""
     from pipetune.tune._algorithms import _split
