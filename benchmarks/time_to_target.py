@@ -231,14 +231,16 @@ def oracle_bound(rows: list[list[Any]], target: float, epochs: int) -> float:
     had run; one never started costs at least the cheapest first epoch seen."""
     by_trial: dict[str, list[tuple[int, float, float]]] = {}
     for trial, iteration, trial_s, _epoch_s, accuracy in rows:
-        by_trial.setdefault(str(trial), []).append((int(iteration), float(trial_s or 0), accuracy))
+        by_trial.setdefault(str(trial), []).append(
+            (int(iteration), float(trial_s or 0), float(accuracy))
+        )
     before, candidates, first_epochs = 0.0, [], []
     for trial in sorted(by_trial):  # trial ids count up in the order the searcher made them
         results = sorted(by_trial[trial])
         elapsed, reached = 0.0, False
         for _iteration, seconds, accuracy in results:
             elapsed += seconds
-            if float(accuracy) >= target:
+            if accuracy >= target:
                 reached = True
                 break
         if reached or len(results) < epochs:
@@ -257,6 +259,19 @@ def oracle_ratios(runs: list[dict[str, Any]], target: float, epochs: int) -> lis
         for r in runs
         if r["variant"] == "seed" and r.get("results") and r.get("reached") and r["trial_s"]
     ]
+
+
+def spread(ratios: list[float]) -> dict[str, Any]:
+    """Median, quartiles, min, max and the ratios themselves, as ``ratio_text`` prints them."""
+    q1, median, q3 = quartiles(ratios)
+    return {
+        "median": median,
+        "q1": q1,
+        "q3": q3,
+        "min": min(ratios),
+        "max": max(ratios),
+        "per_seed": ratios,
+    }
 
 
 def quartiles(values: list[float]) -> tuple[float, float, float]:
@@ -483,15 +498,7 @@ def summarise(runs: list[dict[str, Any]], names: list[str]) -> dict[str, dict[st
             paired = [(r, seed_runs[r["seed"]]) for r in mine if r["seed"] in seed_runs]
             ratios = [r[unit] / s[unit] for r, s in paired if unit in r and s.get(unit)]
             if ratios:
-                q1, median, q3 = quartiles(ratios)
-                entry[f"ratio_{unit}"] = {
-                    "median": median,
-                    "q1": q1,
-                    "q3": q3,
-                    "min": min(ratios),
-                    "max": max(ratios),
-                    "per_seed": ratios,
-                }
+                entry[f"ratio_{unit}"] = spread(ratios)
         summary[name] = entry
     return summary
 
@@ -669,12 +676,10 @@ def report(data: dict[str, Any], load_at_end: str) -> None:
         print(f"  {label:<30} " + "   ".join(cells))
     bound = oracle_ratios(data["runs"], data["settings"]["target"], data["settings"]["epochs"])
     if bound:
-        q1, median, q3 = quartiles(bound)
         print(
-            f"  {'oracle bound':<30} trial-s {median:.2f} (IQR {q1:.2f}-{q3:.2f}, min-max "
-            f"{min(bound):.2f}-{max(bound):.2f}, {len(bound)} seeds): the least any scheduler "
-            "can take with the seed approach's configurations, stopping each one that will "
-            "not reach the target after one epoch"
+            f"  {'oracle bound':<30} trial-s {ratio_text(spread(bound))}: the least any "
+            "scheduler can take with the seed approach's configurations, stopping each one "
+            "that will not reach the target after one epoch"
         )
     if "defaults" in summary:
         ratio = summary["defaults"]["ratio_trial_s"]["median"]

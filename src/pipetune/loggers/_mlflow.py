@@ -102,6 +102,7 @@ class MLFlowLogger(Logger):
         self._client = client
         self.experiment_id = experiment_id
         self.run_id = run.info.run_id
+        logger.debug("MLflow run %s in %s", self.run_id, self.tracking_uri)
 
     @contextlib.contextmanager
     def _store_lock(self) -> Iterator[None]:
@@ -111,8 +112,8 @@ class MLFlowLogger(Logger):
         if not self.uses_file_store:
             yield
             return
-        parsed = urlparse(self.tracking_uri)
-        root = Path(url2pathname(parsed.path) if parsed.scheme == "file" else self.tracking_uri)
+        # __init__ made every file store's tracking_uri a file: URI
+        root = Path(url2pathname(urlparse(self.tracking_uri).path))
         root.mkdir(parents=True, exist_ok=True)
         with open(root / ".pipetune-create.lock", "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
@@ -140,7 +141,6 @@ class MLFlowLogger(Logger):
         else:
             experiment_id = experiment.experiment_id
         return str(experiment_id)
-        logger.debug("MLflow run %s in %s", self.run_id, self.tracking_uri)
 
     def _close(self) -> None:
         if self._client is not None and self.run_id is not None:
