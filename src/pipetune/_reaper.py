@@ -77,6 +77,16 @@ class Watcher:
 
     def __init__(self) -> None:
         self._fd: int | None = None
+        #: set by the `pipetune` executable, whose process ends the moment a command that
+        #: exits promptly returns: its embedded Ray is then left for the watcher to end (all
+        #: processes at once) rather than waited for through ray.shutdown(), which stops
+        #: them one after another (about 1.5 s) after the user has the answer
+        self.ends_with_process = False
+
+    def takes_over(self) -> bool:
+        """Whether an embedded Ray that is still up when the process ends is the watcher's
+        to end (the watcher runs, and the process exits when the command returns)."""
+        return self.ends_with_process and self._fd is not None
 
     def _start(self) -> int | None:
         if self._fd is None and Path("/proc/self/stat").exists():
@@ -127,4 +137,8 @@ def watch(driver: int) -> None:
             noted.update(descendants(driver))
             noted.pop(os.getpid(), None)  # the watcher is the driver's child too
     if tracking:
+        # what started since the last look, below a noted process (a raylet's new worker)
+        for pid, start in list(noted.items()):
+            if (_stat(str(pid)) or (0, ""))[1] == start:
+                noted.update(descendants(pid))
         end_processes(noted)

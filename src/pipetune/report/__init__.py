@@ -6,6 +6,7 @@ rewrites it in a background thread while the experiment runs (a banner, a self-r
 """
 
 from pipetune.report._compare import COMPARE_FILE, write_compare
+from pipetune.report._importance import import_in_background
 from pipetune.report._live import LiveBanner, LiveReport
 from pipetune.report._load import load_experiment
 from pipetune.report._model import ExperimentData, Trial
@@ -36,6 +37,7 @@ __all__ = [
     "ReportFiles",
     "Trial",
     "experiment_status",
+    "import_in_background",
     "live_report",
     "load_experiment",
     "print_summary",

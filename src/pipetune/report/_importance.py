@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +69,26 @@ def importance(experiment: ExperimentData) -> Importance:
     except Exception as exc:  # a report must not fail on an analysis
         return Importance(notes=[*notes, f"skipped: fANOVA failed ({exc})"])
     return Importance({names[k]: v for k, v in found.items()}, notes, len(usable))
+
+
+def import_in_background() -> None:
+    """Import what fANOVA needs (Optuna's importance module: scikit-learn and SciPy, about
+    3 s of imports on a small machine) in a daemon thread, once: called while the last
+    trials run on cores the finished ones left idle, it takes those seconds out of the wait
+    for the final report. A failed import is left for :func:`importance` to report."""
+    global _warming
+    if _warming is not None:
+        return
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            import optuna.importance  # noqa: F401
+
+    _warming = threading.Thread(target=load, name="pipetune-import-fanova", daemon=True)
+    _warming.start()
+
+
+_warming: threading.Thread | None = None
 
 
 def _distribution(spec: ParamSpec) -> Any:

@@ -80,6 +80,38 @@ class LiveReportCallback(Callback):
             self._live = None
 
 
+class ReportImportWarmup(Callback):
+    """Once every trial has started and one has ended, a core stays idle until the end:
+    the final report's slowest imports (fANOVA's) are done there, in the background."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._started: set[str] = set()
+
+    def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks with the experiment
+        return {**self.__dict__, "_started": set()}
+
+    def setup(
+        self,
+        stop: Any = None,
+        num_samples: int | None = None,
+        total_num_samples: int | None = None,
+        **info: Any,
+    ) -> None:
+        self.total = total_num_samples or self.total
+
+    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._started.add(trial.trial_id)
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        if len(self._started) >= self.total:
+            from pipetune.report import import_in_background
+
+            import_in_background()
+
+    on_trial_error = on_trial_complete
+
+
 def live_report_callbacks(folder: Path, total: int, every_s: float) -> list[Callback]:
     """The live report's callback (none when ``tune.report_every_s`` is 0)."""
     return [LiveReportCallback(folder, total, every_s)] if every_s > 0 else []

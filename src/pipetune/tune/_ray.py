@@ -146,14 +146,20 @@ def attached_ray(
         try:
             yield
         finally:
-            if started:
+            global _inherited_env
+            if started and not left_running(address, head):
                 import ray
 
-                global _inherited_env
                 _inherited_env = None
                 ray.shutdown()
                 if head is None:
                     WATCHER.ray_stopped()
+
+
+def left_running(address: str | None, head: LocalHead | None) -> bool:
+    """Whether the block of :func:`attached_ray` leaves its embedded Ray up at its end for
+    the watcher to end with the process (see ``Watcher.ends_with_process``)."""
+    return not address and head is None and WATCHER.takes_over()
 
 
 def trial_resources(settings: TuneSettings) -> tuple[dict[str, float], int]:

@@ -44,6 +44,7 @@ from pipetune.tune._ray import (
     attached_ray,
     check_resources_locally,
     fit_environment,
+    left_running,
     stop_on_signals,
     trial_resources,
 )
@@ -381,7 +382,7 @@ class Experiment:
                 mark("results written")
                 if deliver is not None:
                     deliver(outcome)
-        mark("Ray shut down")
+        mark("Ray left to end with the process" if left_running(address, head) else "Ray shut down")
         return outcome
 
     def _ended_trials(self) -> set[str]:
@@ -457,7 +458,7 @@ class Experiment:
     def _callbacks(self) -> list[Any]:
         """The driver's Tune callbacks: history, timeline, progress output, live report."""
         from pipetune.tune._callbacks import HistoryRecorder, progress_callbacks
-        from pipetune.tune._live import live_report_callbacks
+        from pipetune.tune._live import ReportImportWarmup, live_report_callbacks
         from pipetune.tune._timing import TimelineMarks
 
         s, expected = self.settings, self._expected_trials()
@@ -467,6 +468,7 @@ class Experiment:
             # several metrics: the progress lines' best is the first one's
             *progress_callbacks(s.first_metric, s.first_mode.value, expected, s.progress),
             *live_report_callbacks(self.path, expected, s.report_every_s),
+            ReportImportWarmup(expected),
         ]
 
     def _finish(self, result_grid: Any, ended: set[str] | None = None) -> ExperimentOutcome:

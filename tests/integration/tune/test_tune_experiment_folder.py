@@ -231,3 +231,33 @@ def test_after_a_sigkill_of_the_driver_nothing_of_its_ray_lives_10_s_later(
     while ours() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert ours() == [], [Path(f"/proc/{p}/cmdline").read_bytes()[:80] for p in ours()]
+
+
+def test_a_finished_run_hands_its_ray_to_the_watcher_and_nothing_lives_10_s_later(
+    make_module: Callable[..., str], tmp_path: Path, started: list[subprocess.Popen[str]]
+) -> None:
+    """The command exits once the answer and the files are out; its embedded Ray is ended
+    by the watcher as the process goes (all at once), not waited for one process at a time."""
+    path = config(make_module, tmp_path, num_samples=2, scheduler="fifo")
+    driver = start([str(path), "--profile"], tmp_path, started)
+    seen: set[int] = set()
+    while driver.poll() is None:
+        seen.update(session_processes(driver.pid))
+        time.sleep(0.1)
+    out, err = driver.communicate(timeout=10)
+    assert "best val_loss" in out, out[-3000:]
+    assert driver.returncode == 0, err[-3000:]
+    assert "Ray left to end with the process" in err, err[-3000:]
+    assert len(read_results(tmp_path / "runs" / "exp")) == 2
+    assert len(seen) > 3, seen  # gcs, raylet, agents, workers were seen running
+    watcher = f"watch({driver.pid})".encode()
+
+    def ours() -> list[int]:
+        return session_processes(driver.pid) + live_processes(
+            lambda entry, _: watcher in (entry / "cmdline").read_bytes()
+        )
+
+    deadline = time.monotonic() + 10
+    while ours() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ours() == [], [Path(f"/proc/{p}/cmdline").read_bytes()[:80] for p in ours()]

@@ -132,3 +132,36 @@ def test_the_live_report_callback_counts_done_and_running_trials(tmp_path: Path)
     callback.on_trial_error(0, trials, trials[0])
     assert seen[-1][1]["statuses"]["a"] == "ERROR" and seen[-1][0] == (3, 0, 5)
     assert live_report_callbacks(tmp_path, 5, 0) == []
+
+
+def test_the_report_imports_warm_up_once_every_trial_started_and_one_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pipetune.report
+    from pipetune.tune._live import ReportImportWarmup
+
+    calls: list[int] = []
+    monkeypatch.setattr(pipetune.report, "import_in_background", lambda: calls.append(1))
+    warmup = ReportImportWarmup(2)
+    warmup.setup(total_num_samples=3)  # Tune's count wins
+    trials = [trial(name, "RUNNING") for name in "abc"]
+    warmup.on_trial_start(0, trials, trials[0])
+    warmup.on_trial_start(0, trials, trials[1])
+    warmup.on_trial_complete(0, trials, trials[0])  # a third trial is still to start
+    assert calls == []
+    warmup.on_trial_start(0, trials, trials[2])
+    warmup.on_trial_error(0, trials, trials[1])  # every trial started, one slot is free
+    assert calls == [1]
+
+
+def test_importing_in_background_starts_one_thread() -> None:
+    from pipetune.report import _importance
+
+    _importance.import_in_background()
+    first = _importance._warming
+    _importance.import_in_background()
+    assert first is not None and _importance._warming is first
+    first.join(timeout=60)
+    import sys
+
+    assert "optuna.importance" in sys.modules
