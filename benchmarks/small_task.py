@@ -277,11 +277,38 @@ def pipetune_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "pipetune.cli.main"]
 
 
+#: spans of a pipetune run, from the marks of `pipetune tune --profile`: (label, from, to);
+#: None: the process's start, or its exit (the wall time measured from outside)
+PHASES = (
+    ("imports and checks", None, "checks passed, pipeline built"),
+    ("Ray start", "checks passed, pipeline built", "Ray started"),
+    ("Tuner -> first trial started", "Tuner built", "first trial started"),
+    ("first trial started -> trials done", "first trial started", "trials done"),
+    ("summary printed -> exit", "summary printed", None),
+)
+
+
+def phases(profile: str, wall: float) -> dict[str, float]:
+    """The spans of PHASES, in seconds, from the table `--profile` prints to stderr."""
+    marks = {
+        found.group(2).strip(): float(found.group(1))
+        for found in re.finditer(r"^\s+([\d.]+)\s+[\d.]+\s+(\S.*)$", profile, re.MULTILINE)
+    }
+    spans = {}
+    for label, start, end in PHASES:
+        if (start is None or start in marks) and (end is None or end in marks):
+            spans[label] = (wall if end is None else marks[end]) - (
+                0.0 if start is None else marks[start]
+            )
+    return spans
+
+
 def run_variant(
     name: str, folder: Path, data: Path, baseline: str | None = None, ray_state: Path | None = None
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, dict[str, float]]:
     """Run one variant in a fresh process in ``folder``; return (wall s, best val_loss,
-    seconds from exec to the first result: the first trial's first epoch reported).
+    seconds from exec to the first result: the first trial's first epoch reported, and the
+    phases of a pipetune variant: see PHASES).
 
     ``pipetune-base`` is ``pipetune`` run from the source folder ``baseline`` (another
     checkout: the same task before a change, measured in the same run). ``ray_state``: the
@@ -304,10 +331,10 @@ def run_variant(
         (folder / "mlp_bench.py").write_text(textwrap.dedent(MODEL_MODULE))
         config = CONFIG.format(data_dir=data, lr_low=LR[0], lr_high=LR[1], **fill)
         (folder / "config.yaml").write_text(config)
-        command = [*pipetune_command(), "tune", "config.yaml"]
+        command = [*pipetune_command(), "tune", "config.yaml", "--profile"]
         if name == "pipetune-base" and baseline:
             env["PYTHONPATH"] = str(Path(baseline).resolve())
-            command = [sys.executable, "-m", "pipetune.cli.main", "tune", "config.yaml"]
+            command = [sys.executable, "-m", "pipetune.cli.main", *command[-3:]]
     else:
         body = RAY_LEAN if name == "ray-lean" else OPTUNA
         script = (COMMON + body).format(**fill)
@@ -334,10 +361,12 @@ def run_variant(
         best = float(found.group(1))
         history = (folder / "runs" / "small" / "history.jsonl").read_text().splitlines()
         first = min(json.loads(line)["timestamp"] for line in history if line.strip())
+        spans = phases(out.stderr, wall)
     else:
         best = float(json.loads(out.stdout.strip().splitlines()[-1])["best_val_loss"])
         first = float((folder / "first_result.txt").read_text())
-    return wall, best, first - started_at
+        spans = {}
+    return wall, best, first - started_at, spans
 
 
 def main() -> None:
@@ -360,6 +389,7 @@ def main() -> None:
     bests: dict[str, list[float]] = {name: [] for name in variants}
     loads: dict[str, list[float]] = {name: [] for name in variants}
     firsts: dict[str, list[float]] = {name: [] for name in variants}
+    spans: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with (
         tempfile.TemporaryDirectory(prefix="pipetune-small-") as tmp,
@@ -369,7 +399,8 @@ def main() -> None:
             for name in variants if repeat % 2 == 0 else variants[::-1]:
                 before = os.getloadavg()[0]
                 folder = Path(tmp) / f"{name}-{repeat}"
-                wall, best, first = run_variant(name, folder, data, args.baseline, ray_state)
+                wall, best, first, phase = run_variant(name, folder, data, args.baseline, ray_state)
+                spans[name].append(phase)
                 walls[name].append(wall)
                 firsts[name].append(first)
                 bests[name].append(best)
@@ -400,6 +431,7 @@ def main() -> None:
                 "best_val_loss": bests,
                 "load1": loads,
                 "first_result_s": firsts,
+                "phases_s": spans,
                 "pipetune_vs_optuna": ratio_optuna,
                 "pipetune_vs_optuna_paired": paired_optuna,
                 "pipetune_vs_lean": ratio_lean,
@@ -422,6 +454,15 @@ def main() -> None:
             f"{name:<18}{median[name]:>9.1f}{statistics.median(firsts[name]):>16.1f}{statistics.median(bests[name]):>15.4f}"
             f"{statistics.median(loads[name]):>8.2f}"
         )
+    profiled = [name for name in variants if name.startswith("pipetune")]
+    print("phases of the pipetune runs (`--profile`), median s")
+    print(f"{'phase':<36}" + "".join(f"{name:>19}" for name in profiled))
+    for label, _, _ in PHASES:
+        cells = []
+        for name in profiled:
+            values = [phase[label] for phase in spans[name] if label in phase]
+            cells.append(f"{statistics.median(values):>19.2f}" if values else f"{'-':>19}")
+        print(f"{label:<36}" + "".join(cells))
     if args.baseline:
         paired_base = statistics.median(
             p / b for p, b in zip(walls["pipetune"], walls["pipetune-base"], strict=True)

@@ -133,3 +133,28 @@ def test_time_to_target_check_runs_in_tiny_mode(tmp_path: Path) -> None:
         pytest.skip(result.stdout.strip())
     assert "reachability: 800 train / 200 validation samples, 2 epochs" in result.stdout
     assert result.stdout.count("\n") >= 5
+
+
+def test_small_task_reads_the_phases_that_profile_prints() -> None:
+    from pipetune._timeline import Timeline
+
+    spec = importlib.util.spec_from_file_location(
+        "small_task", ROOT / "benchmarks" / "small_task.py"
+    )
+    assert spec is not None and spec.loader is not None
+    small = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(small)
+    timeline = Timeline()
+    at = {"checks passed, pipeline built": 3.0, "Ray started": 7.5, "Tuner built": 8.0}
+    at |= {"first trial started": 11.0, "trials done": 19.0, "summary printed": 19.25}
+    timeline.marks = [(name, seconds) for name, seconds in at.items()]
+    spans = small.phases(timeline.format(), wall=20.0)
+    assert spans == {
+        "imports and checks": 3.0,
+        "Ray start": 4.5,
+        "Tuner -> first trial started": 3.0,
+        "first trial started -> trials done": 8.0,
+        "summary printed -> exit": 0.75,
+    }
+    del timeline.marks[1]  # an older pipetune without a mark: that span is left out
+    assert "Ray start" not in small.phases(timeline.format(), wall=20.0)
