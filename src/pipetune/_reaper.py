@@ -5,8 +5,10 @@ agents (dashboard and runtime-env agents) wait for a GCS that is gone and linger
 So a driver that starts an embedded Ray also starts this module as a separate process, which
 reads a pipe only the driver holds. While Ray runs (the driver wrote ``+``) the watcher
 notes, every second, the processes descended from the driver; when Ray is shut down
-(``-``) it forgets them; when the pipe ends with Ray still up (the driver died), it sends
-SIGTERM, then SIGKILL, to each noted process that still runs, and exits. It starts nothing:
+(``-``) it forgets them; when the pipe ends with Ray still up (the driver died, or the
+``pipetune`` executable exited and left its Ray to the watcher: ``Watcher.ends_with_process``),
+it sends SIGTERM, then SIGKILL, to each noted process that still runs (and to what started
+below them since its last look), and exits. It starts nothing:
 a cleanup guard, not a scheduler. (Process titles set by Ray hide their environments, and
 the driver's process group may hold other programs, so neither can name them.)
 
@@ -38,8 +40,8 @@ def _stat(pid: str) -> tuple[int, str] | None:
     return int(fields[1]), fields[19]
 
 
-def descendants(root: int) -> dict[int, str]:
-    """PID → start time of every live process below ``root``."""
+def descendants(*roots: int) -> dict[int, str]:
+    """PID → start time of every live process below any of ``roots`` (one look at /proc)."""
     parents: dict[int, list[int]] = {}
     starts: dict[int, str] = {}
     for entry in os.listdir("/proc"):
@@ -47,7 +49,7 @@ def descendants(root: int) -> dict[int, str]:
             parents.setdefault(stat[0], []).append(int(entry))
             starts[int(entry)] = stat[1]
     found: dict[int, str] = {}
-    todo = list(parents.get(root, []))
+    todo = [pid for root in roots for pid in parents.get(root, [])]
     while todo:
         pid = todo.pop()
         if pid not in found and pid in starts:
@@ -77,6 +79,7 @@ class Watcher:
 
     def __init__(self) -> None:
         self._fd: int | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         #: set by the `pipetune` executable, whose process ends the moment a command that
         #: exits promptly returns: its embedded Ray is then left for the watcher to end (all
         #: processes at once) rather than waited for through ray.shutdown(), which stops
@@ -86,12 +89,16 @@ class Watcher:
     def takes_over(self) -> bool:
         """Whether an embedded Ray that is still up when the process ends is the watcher's
         to end (the watcher runs, and the process exits when the command returns)."""
-        return self.ends_with_process and self._fd is not None
+        return (
+            self.ends_with_process
+            and self._process is not None
+            and self._process.poll() is None  # a watcher that died ends nothing
+        )
 
     def _start(self) -> int | None:
         if self._fd is None and Path("/proc/self/stat").exists():
             read_end, write_end = os.pipe()  # the write end is not inherited: only we hold it
-            subprocess.Popen(
+            self._process = subprocess.Popen(
                 [sys.executable, "-c", f"{_ENTRY}({os.getpid()})"],
                 stdin=read_end,
                 stdout=subprocess.DEVNULL,
@@ -138,7 +145,6 @@ def watch(driver: int) -> None:
             noted.pop(os.getpid(), None)  # the watcher is the driver's child too
     if tracking:
         # what started since the last look, below a noted process (a raylet's new worker)
-        for pid, start in list(noted.items()):
-            if (_stat(str(pid)) or (0, ""))[1] == start:
-                noted.update(descendants(pid))
+        alive = [pid for pid, start in noted.items() if (_stat(str(pid)) or (0, ""))[1] == start]
+        noted.update(descendants(*alive))
         end_processes(noted)

@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     reports: list[_ReportWriter] = []
 
     def deliver(outcome: ExperimentOutcome) -> None:
-        """The answer first: printed while Ray shuts down, the report written meanwhile."""
+        """The answer first: printed before Ray is let go, the report written meanwhile."""
         _print_results(outcome, experiment.settings, None if args.all else 10)
         experiment.timeline.mark("summary printed")
         if not outcome.ran:  # a resume of a finished experiment: nothing new to report
@@ -207,7 +207,8 @@ def _print_results(outcome: ExperimentOutcome, settings: TuneSettings, limit: in
 
 class _ReportWriter:
     """report.html written in a thread of its own, started once the results are on disk, so
-    that Ray's shutdown and the report's rendering overlap; :meth:`finish` waits for it."""
+    that the report's rendering overlaps whatever Ray still does (a shutdown when attached to
+    a head or a cluster); :meth:`finish` waits for it."""
 
     def __init__(self, outcome: ExperimentOutcome, written: Callable[[], None]) -> None:
         self.path = outcome.path

@@ -74,8 +74,10 @@ def start_ray(address: str | None, import_paths: list[str], ship_modules: bool =
     ``PYTHONPATH`` finds the user's modules without uploading them."""
     import ray
 
+    global _inherited_env
     if ray.is_initialized():
         return False
+    _inherited_env = None  # until an embedded Ray has started with it
     env = {"PYTHONPATH": os.pathsep.join([*import_paths, os.environ.get("PYTHONPATH", "")])}
     common: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
     if address:
@@ -91,15 +93,15 @@ def start_ray(address: str | None, import_paths: list[str], ship_modules: bool =
         return True
     # Whatever happens to this driver, the Ray it starts ends with it (see _reaper).
     WATCHER.ray_started()
-    global _inherited_env
     env.update(_tune_actor_defaults())  # inherited: see _trials_on_prestarted_workers
     # An embedded Ray's processes inherit this environment: no runtime_env, so the workers
     # Ray starts for the driver's job as it comes up run the trials, instead of new workers
     # started (after Tune asks) for a job-level runtime_env.
     # address="local": always a fresh embedded Ray, never one found on the machine.
     with _environment(env), _silenced(*_TOKEN_NOTICE):
-        _inherited_env = dict(os.environ)
+        inherited = dict(os.environ)
         ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+    _inherited_env = inherited
     return True
 
 
@@ -134,8 +136,10 @@ def attached_ray(
     address: str | None, import_paths: list[str], head: LocalHead | None = None
 ) -> Iterator[None]:
     """Ray for the length of the block: started (or attached) here, shut down after, unless
-    this process had it running already. ``head``: the persistent local head to attach to
-    (``pipetune ray start``), with its token in this process's environment meanwhile."""
+    this process had it running already, or the `pipetune` executable leaves an embedded
+    Ray for its watcher to end as the process exits (:func:`left_running`). ``head``: the
+    persistent local head to attach to (``pipetune ray start``), with its token in this
+    process's environment meanwhile."""
     with contextlib.ExitStack() as stack:
         if head is not None:
             stack.enter_context(_environment(head.token_env()))

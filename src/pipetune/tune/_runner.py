@@ -332,7 +332,8 @@ class Experiment:
 
         ``announce`` receives the experiment folder once every check has passed;
         ``deliver`` the outcome as soon as the results are on disk, before Ray is shut down
-        (the user gets the answer while Ray takes its seconds to stop).
+        (the user gets the answer while Ray takes its seconds to stop; the ``pipetune``
+        executable leaves an embedded Ray to its watcher instead: ``left_running``).
         ``tune.time_budget_s`` counts from here: checks, Ray's start, the upstream steps and
         the creation of trials all spend it.
         """

@@ -241,7 +241,9 @@ def test_a_finished_run_hands_its_ray_to_the_watcher_and_nothing_lives_10_s_late
     path = config(make_module, tmp_path, num_samples=2, scheduler="fifo")
     driver = start([str(path), "--profile"], tmp_path, started)
     seen: set[int] = set()
-    while driver.poll() is None:
+    deadline = time.monotonic() + 180
+    while driver.poll() is None:  # the toy's output is a few kB: the pipes never fill
+        assert time.monotonic() < deadline, "the run did not end in time"
         seen.update(session_processes(driver.pid))
         time.sleep(0.1)
     out, err = driver.communicate(timeout=10)

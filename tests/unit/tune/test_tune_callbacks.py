@@ -154,14 +154,14 @@ def test_the_report_imports_warm_up_once_every_trial_started_and_one_ended(
     assert calls == [1]
 
 
-def test_importing_in_background_starts_one_thread() -> None:
+def test_importing_in_background_starts_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     from pipetune.report import _importance
 
+    monkeypatch.setattr(_importance, "_warming", None)  # as in a fresh process
     _importance.import_in_background()
     first = _importance._warming
     _importance.import_in_background()
     assert first is not None and _importance._warming is first
+    assert first.daemon and first.name == "pipetune-import-fanova"
     first.join(timeout=60)
-    import sys
-
-    assert "optuna.importance" in sys.modules
+    assert not first.is_alive()
