@@ -32,10 +32,6 @@ def user_modules(folders: list[str]) -> list[str]:
     return found
 
 
-#: the environment an embedded Ray's processes inherited from this driver (its workers run
-#: the trials), while that Ray runs; None otherwise
-_inherited_env: dict[str, str] | None = None
-
 #: Ray's notice that a new local cluster turned token authentication on: nothing to act on
 #: for an embedded Ray bound to loopback that ends with the driver
 _TOKEN_NOTICE = (
@@ -74,10 +70,8 @@ def start_ray(address: str | None, import_paths: list[str], ship_modules: bool =
     ``PYTHONPATH`` finds the user's modules without uploading them."""
     import ray
 
-    global _inherited_env
     if ray.is_initialized():
         return False
-    _inherited_env = None  # until an embedded Ray has started with it
     env = {"PYTHONPATH": os.pathsep.join([*import_paths, os.environ.get("PYTHONPATH", "")])}
     common: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
     if address:
@@ -93,26 +87,13 @@ def start_ray(address: str | None, import_paths: list[str], ship_modules: bool =
         return True
     # Whatever happens to this driver, the Ray it starts ends with it (see _reaper).
     WATCHER.ray_started()
-    env.update(_tune_actor_defaults())  # inherited: see _trials_on_prestarted_workers
-    # An embedded Ray's processes inherit this environment: no runtime_env, so the workers
-    # Ray starts for the driver's job as it comes up run the trials, instead of new workers
-    # started (after Tune asks) for a job-level runtime_env.
+    # An embedded Ray's processes inherit this environment: no job-level runtime_env. (The
+    # trials still run on workers started for them: Tune gives each trainable a runtime_env
+    # of its own. Running them on the workers Ray prestarts was measured: no gain on 2 cores.)
     # address="local": always a fresh embedded Ray, never one found on the machine.
     with _environment(env), _silenced(*_TOKEN_NOTICE):
-        inherited = dict(os.environ)
         ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common)
-    _inherited_env = inherited
     return True
-
-
-def _tune_actor_defaults() -> dict[str, str]:
-    """The environment variables Ray Tune sets on every trial actor whatever the driver's
-    environment (``PL_DISABLE_FORK``); none for a Ray without that private table."""
-    try:
-        from ray.tune.execution.class_cache import DEFAULT_ENV_VARS
-    except ImportError:
-        return {}
-    return {str(k): str(v) for k, v in dict(DEFAULT_ENV_VARS).items()}
 
 
 @contextlib.contextmanager
@@ -150,11 +131,9 @@ def attached_ray(
         try:
             yield
         finally:
-            global _inherited_env
             if started and not left_running(address, head):
                 import ray
 
-                _inherited_env = None
                 ray.shutdown()
                 if head is None:
                     WATCHER.ray_stopped()
@@ -211,52 +190,8 @@ def fit_environment() -> Iterator[None]:
         "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
     }
     unset = {k: v for k, v in settings.items() if k not in os.environ}
-    with _environment(unset), _without_callback_telemetry(), _trials_on_prestarted_workers():
+    with _environment(unset), _without_callback_telemetry():
         yield
-
-
-@contextlib.contextmanager
-def _trials_on_prestarted_workers() -> Iterator[None]:
-    """Let an embedded Ray's trials start on the worker processes Ray prestarted for them.
-
-    Tune registers each trainable with a runtime_env of a few environment variables
-    (``ray.tune.execution.class_cache``), and for a runtime_env the job lacks, Ray starts
-    new worker processes: the prestarted ones stay idle while each trial waits for a fresh
-    Python and its ``import ray`` (about 1.4 s of the first result on 2 cores). The workers
-    of an embedded Ray inherited this driver's environment, so where each of those
-    variables has there the value Tune would set, the runtime_env changes nothing: the
-    trainable is registered without it. Anything else (a cluster, another value, a Ray
-    without this private cache) keeps Tune's registration as it is."""
-    inherited = _inherited_env
-    try:
-        from ray.tune.execution import class_cache
-    except ImportError:
-        yield
-        return
-    cache_type = getattr(class_cache, "_ActorClassCache", None)
-    original = getattr(cache_type, "get", None)
-    if inherited is None or cache_type is None or original is None:
-        yield
-        return
-
-    def get(cache: Any, trainable_cls: Any) -> Any:
-        remote = original(cache, trainable_cls)
-        runtime_env = (getattr(remote, "_default_options", None) or {}).get("runtime_env")
-        if not runtime_env or set(runtime_env) != {"env_vars"}:
-            return remote
-        if any(inherited.get(k) != v for k, v in runtime_env["env_vars"].items()):
-            return remote
-        import ray
-
-        bare = ray.remote(trainable_cls)
-        cache._cache[trainable_cls] = bare  # registered once, as Tune's cache intends
-        return bare
-
-    cache_type.get = get
-    try:
-        yield
-    finally:
-        cache_type.get = original
 
 
 @contextlib.contextmanager
