@@ -71,6 +71,10 @@ def importance(experiment: ExperimentData) -> Importance:
     return Importance({names[k]: v for k, v in found.items()}, notes, len(usable))
 
 
+#: the thread of :func:`import_in_background`, once started
+_warming: threading.Thread | None = None
+
+
 def import_in_background() -> None:
     """Import what fANOVA needs (Optuna's importance module: scikit-learn and SciPy, about
     3 s of imports on a small machine) in a daemon thread, once: called while the last
@@ -86,9 +90,6 @@ def import_in_background() -> None:
 
     _warming = threading.Thread(target=load, name="pipetune-import-fanova", daemon=True)
     _warming.start()
-
-
-_warming: threading.Thread | None = None
 
 
 def _distribution(spec: ParamSpec) -> Any:

@@ -13,20 +13,17 @@ from pipetune.experiment import Status
 _DONE = {Status.TERMINATED.value, Status.ERROR.value}
 
 
-class LiveReportCallback(Callback):
-    """Counts trials at each hook (cheap) and hands them to the live report, which renders
-    every ``every_s`` seconds and soon after a trial ends; stopped at the experiment's end,
-    before ``pipetune tune`` writes the final, static report."""
+class _StartedTrials(Callback):
+    """The experiment's trial count (Tune's, once it is set up) and the trials started in
+    this run; neither travels with Tune's pickle of the callbacks."""
 
-    def __init__(self, folder: Path, total: int, every_s: float) -> None:
-        self.folder, self.total, self.every_s = folder, total, every_s
-        self._live: Any = None
+    def __init__(self, total: int) -> None:
+        self.total = total
         # Tune sets a trial's status after the hook that announces it
         self._started: set[str] = set()
-        self._ended: dict[str, str] = {}  # trial id → how it ended
 
     def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks with the experiment
-        return {**self.__dict__, "_live": None, "_started": set(), "_ended": {}}
+        return {**self.__dict__, "_started": set()}
 
     def setup(
         self,
@@ -36,6 +33,24 @@ class LiveReportCallback(Callback):
         **info: Any,
     ) -> None:
         self.total = total_num_samples or self.total
+
+    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._started.add(trial.trial_id)
+
+
+class LiveReportCallback(_StartedTrials):
+    """Counts trials at each hook (cheap) and hands them to the live report, which renders
+    every ``every_s`` seconds and soon after a trial ends; stopped at the experiment's end,
+    before ``pipetune tune`` writes the final, static report."""
+
+    def __init__(self, folder: Path, total: int, every_s: float) -> None:
+        super().__init__(total)
+        self.folder, self.every_s = folder, every_s
+        self._live: Any = None
+        self._ended: dict[str, str] = {}  # trial id → how it ended
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "_live": None, "_ended": {}}
 
     def _update(self, trials: list[Any], now: bool = False) -> None:
         if self._live is None:
@@ -57,7 +72,7 @@ class LiveReportCallback(Callback):
         return str(trial.status)
 
     def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._started.add(trial.trial_id)
+        super().on_trial_start(iteration, trials, trial, **info)
         self._ended.pop(trial.trial_id, None)  # a restored trial runs again
         self._update(trials)
 
@@ -80,28 +95,9 @@ class LiveReportCallback(Callback):
             self._live = None
 
 
-class ReportImportWarmup(Callback):
+class ReportImportWarmup(_StartedTrials):
     """Once every trial has started and one has ended, a core stays idle until the end:
     the final report's slowest imports (fANOVA's) are done there, in the background."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self._started: set[str] = set()
-
-    def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks with the experiment
-        return {**self.__dict__, "_started": set()}
-
-    def setup(
-        self,
-        stop: Any = None,
-        num_samples: int | None = None,
-        total_num_samples: int | None = None,
-        **info: Any,
-    ) -> None:
-        self.total = total_num_samples or self.total
-
-    def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._started.add(trial.trial_id)
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         if len(self._started) >= self.total:

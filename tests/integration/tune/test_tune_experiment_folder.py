@@ -76,6 +76,21 @@ def files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
+def assert_nothing_lives_10_s_later(driver: int) -> None:
+    """Within 10 s, no process of the driver's session (its Ray) and no watcher of it."""
+    watcher = f"watch({driver})".encode()
+
+    def ours() -> list[int]:
+        return session_processes(driver) + live_processes(
+            lambda entry, _: watcher in (entry / "cmdline").read_bytes()
+        )
+
+    deadline = time.monotonic() + 10
+    while ours() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ours() == [], [Path(f"/proc/{p}/cmdline").read_bytes()[:80] for p in ours()]
+
+
 def config(make_module: Callable[..., str], tmp_path: Path, **options: object) -> Path:
     settings = {"num_samples": 6, "scheduler": "asha", **options}  # its name: "exp"
     return write_toy(make_module, tmp_path, epochs=2, **settings)  # type: ignore[arg-type]
@@ -220,17 +235,7 @@ def test_after_a_sigkill_of_the_driver_nothing_of_its_ray_lives_10_s_later(
     assert len(session_processes(driver.pid)) > 3  # gcs, raylet, agents, workers
     driver.kill()  # SIGKILL: nothing of pipetune runs on its way out
     driver.wait(timeout=10)
-    watcher = f"watch({driver.pid})".encode()
-
-    def ours() -> list[int]:
-        return session_processes(driver.pid) + live_processes(
-            lambda entry, _: watcher in (entry / "cmdline").read_bytes()
-        )
-
-    deadline = time.monotonic() + 10
-    while ours() and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert ours() == [], [Path(f"/proc/{p}/cmdline").read_bytes()[:80] for p in ours()]
+    assert_nothing_lives_10_s_later(driver.pid)
 
 
 def test_a_finished_run_hands_its_ray_to_the_watcher_and_nothing_lives_10_s_later(
@@ -252,14 +257,4 @@ def test_a_finished_run_hands_its_ray_to_the_watcher_and_nothing_lives_10_s_late
     assert "Ray left to end with the process" in err, err[-3000:]
     assert len(read_results(tmp_path / "runs" / "exp")) == 2
     assert len(seen) > 3, seen  # gcs, raylet, agents, workers were seen running
-    watcher = f"watch({driver.pid})".encode()
-
-    def ours() -> list[int]:
-        return session_processes(driver.pid) + live_processes(
-            lambda entry, _: watcher in (entry / "cmdline").read_bytes()
-        )
-
-    deadline = time.monotonic() + 10
-    while ours() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert ours() == [], [Path(f"/proc/{p}/cmdline").read_bytes()[:80] for p in ours()]
+    assert_nothing_lives_10_s_later(driver.pid)
