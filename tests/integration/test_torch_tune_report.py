@@ -6,6 +6,7 @@ from __future__ import annotations
 import copyreg
 import importlib
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 import pipetune  # noqa: F401  (before ray: sets RAY_TRAIN_V2_ENABLED=0)
+from pipetune.loggers import MLFlowLogger
 from pipetune.torch import Callback, EarlyStopping, TorchTrainer
 from pipetune.tune import TuneReporter
 from pipetune.tune._reporter import CHECKPOINT_FILE
@@ -225,3 +227,64 @@ def test_a_trial_restored_by_tune_keeps_its_early_stopping_counters(
     stopped_epoch, best, bad_epochs, history = out.read_text().split()
     assert (int(stopped_epoch), float(best), int(bad_epochs)) == (3, 1.0, 3)
     assert int(history) == 4  # the history came back with the checkpoint too
+
+
+class SlowlyEndingMLflow(MLFlowLogger):
+    """An MLflow logger whose run takes 50 ms to end, as on a slow shared disk: longer than
+    the ~20 ms between Tune's stop and the actor's exit handlers, shorter than the ~200 ms
+    Ray's raylet then grants the worker before its SIGKILL."""
+
+    def _close(self) -> None:
+        time.sleep(0.05)
+        super()._close()
+
+
+def stopped_trainable(config: dict[str, Any]) -> None:
+    logger = SlowlyEndingMLflow(savedir=config["store"], experiment_name="stopped")
+    settings = {key: value for key, value in config.items() if key != "store"}
+    trainer = MyTrainer(epochs=EPOCHS, config=settings, logger=logger)
+    trainer.execute(separable(64, 1), separable(32, 2))
+
+
+def test_a_trial_tune_stops_ends_its_mlflow_run_killed_before_its_actor_exits(
+    ray_local: Any, by_value: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tune stops each trial after its first report (SystemExit in the training thread) and
+    ends its actor at once; the run must still be ended, readable and KILLED, not FAILED.
+    (With the actor's exit not waiting, the run stayed RUNNING, or its meta.yaml was left
+    empty: the seed cluster test's intermittent failure.)"""
+    from mlflow import MlflowClient
+    from ray import tune
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    store = tmp_path / "mlruns"
+    tuner = tune.Tuner(
+        stopped_trainable,
+        param_space={
+            "batch_size": 16,
+            "optim_lr": tune.grid_search([0.01, 0.02]),
+            "store": str(store),
+        },
+        tune_config=tune.TuneConfig(metric="loss", mode="min", reuse_actors=False),
+        run_config=tune.RunConfig(
+            storage_path=str(tmp_path), name="stopped", verbose=0, stop={"training_iteration": 1}
+        ),
+    )
+    results = tuner.fit()
+    assert not results.errors, results.errors
+    assert [r.metrics["training_iteration"] for r in results] == [1, 1]
+    client = MlflowClient(tracking_uri=store.resolve().as_uri())
+    experiment = client.get_experiment_by_name("stopped")
+    assert experiment is not None
+    # Tune counts an actor as stopped once it leaves Ray, before its exit handlers run:
+    # the runs end a moment after fit() returns.
+    deadline = time.monotonic() + 10
+    while True:
+        runs = client.search_runs([experiment.experiment_id])
+        if all(run.info.status != "RUNNING" for run in runs) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(runs) == 2
+    assert [run.info.status for run in runs] == ["KILLED", "KILLED"]
+    for run in runs:
+        assert len(client.get_metric_history(run.info.run_id, "val_loss")) == 1

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Self
 
 from pipetune._session import current_trial_id
 from pipetune.errors import ConfigError, PipetuneError
+from pipetune.loggers import _exit
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,11 @@ def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any
     return flat
 
 
+def is_requested_stop(exc: BaseException) -> bool:
+    """Whether ``exc`` asks for a clean stop: ``SystemExit`` with status 0 or none."""
+    return isinstance(exc, SystemExit) and exc.code in (0, None)
+
+
 class Logger(abc.ABC):
     """Base class of every logger.
 
@@ -95,6 +101,7 @@ class Logger(abc.ABC):
         self.log_freq = check_log_freq(log_freq)
         self._rank: int | None = None
         self._failed = False
+        self._stopped = False
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -126,9 +133,10 @@ class Logger(abc.ABC):
         if self._rank is not None:
             logger.debug("%s: logger context already open", type(self).__name__)
             return
-        self._failed = False
+        self._failed = self._stopped = False
         if rank == 0:
             self._open()
+            _exit.track(self)
         self._rank = rank
 
     def destroy_logger_context(self) -> None:
@@ -140,6 +148,7 @@ class Logger(abc.ABC):
                 self._close()
         finally:
             self._rank = None
+            _exit.untrack(self)
 
     def __enter__(self) -> Self:
         if not self.is_open:
@@ -152,8 +161,8 @@ class Logger(abc.ABC):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is not None:
-            self.mark_failed()
+        if exc is not None:
+            self.mark_ended_by(exc)
         self.destroy_logger_context()
 
     def mark_failed(self) -> None:
@@ -163,6 +172,19 @@ class Logger(abc.ABC):
         ``destroy_logger_context()`` when managing the context by hand.
         """
         self._failed = True
+
+    def mark_stopped(self) -> None:
+        """Have the open context end as stopped on request (MLflow: KILLED), as when Ray
+        Tune stops a trial early: not a failure, and not a run to its last epoch."""
+        self._stopped = True
+
+    def mark_ended_by(self, exc: BaseException) -> None:
+        """Mark the context for the exception that ends it: stopped for a clean
+        ``SystemExit`` (how Ray Tune ends a trial it stops), failed for anything else."""
+        if is_requested_stop(exc):
+            self.mark_stopped()
+        else:
+            self.mark_failed()
 
     # -- logging -------------------------------------------------------------------------
     def should_log(self, batch_idx: int | None = None) -> bool:

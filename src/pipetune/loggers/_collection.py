@@ -48,7 +48,7 @@ class LoggersCollection(Logger):
                 except Exception:
                     logger.exception("closing %s after a failed open", type(member).__name__)
             raise
-        self._failed = False
+        self._failed = self._stopped = False
         self._rank = rank
 
     def destroy_logger_context(self) -> None:
@@ -73,6 +73,12 @@ class LoggersCollection(Logger):
         super().mark_failed()
         for member in self.loggers:
             member.mark_failed()
+
+    def mark_stopped(self) -> None:
+        """Mark this collection and every member as stopped on request."""
+        super().mark_stopped()
+        for member in self.loggers:
+            member.mark_stopped()
 
     def log(
         self,

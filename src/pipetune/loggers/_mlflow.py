@@ -7,6 +7,7 @@ import fcntl
 import importlib.util
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -35,8 +36,9 @@ class MLFlowLogger(Logger):
 
     Each ``create_logger_context`` on rank 0 creates (or reuses) the experiment by name and
     starts a new run, whose id is ``run_id``; ``destroy_logger_context`` ends it as
-    FINISHED, or FAILED when the logger is used as a context manager and an exception
-    escapes. mlflow is imported only when needed.
+    FINISHED, KILLED when stopped on request (``mark_stopped``: a trial Ray Tune stopped
+    early) or FAILED (``mark_failed``, or an exception escaping the context manager).
+    mlflow is imported only when needed.
 
     Kinds: ``metric`` (``log_metric`` with ``step``), ``param``, ``text`` (artifact
     ``<identifier>.txt``), ``dict`` (artifact ``<identifier>.json``) and ``artifact``
@@ -92,6 +94,7 @@ class MLFlowLogger(Logger):
             raise PipetuneError(_MISSING) from error
 
         client = MlflowClient(tracking_uri=self.tracking_uri)
+        _end_runs_atomically(client)
         with self._store_lock():
             experiment_id = self._experiment_id(client, MlflowException)
         # In a Tune trial: one run per trial, named and tagged with the trial's id.
@@ -144,7 +147,7 @@ class MLFlowLogger(Logger):
 
     def _close(self) -> None:
         if self._client is not None and self.run_id is not None:
-            status = "FAILED" if self._failed else "FINISHED"
+            status = "FAILED" if self._failed else "KILLED" if self._stopped else "FINISHED"
             self._client.set_terminated(self.run_id, status=status)
         self._client = None
 
@@ -180,6 +183,44 @@ class MLFlowLogger(Logger):
         flat = [Param(key, _param_value(value)) for key, value in flatten_params(params).items()]
         for start in range(0, len(flat), _MAX_PARAMS_PER_BATCH):
             self._client.log_batch(self.run_id, params=flat[start : start + _MAX_PARAMS_PER_BATCH])
+
+
+def _end_runs_atomically(client: Any) -> None:
+    """Have a file store replace a run's meta.yaml atomically when it rewrites it.
+
+    MLflow's file store truncates and rewrites meta.yaml in place when a run ends; a process
+    killed in between (a trial's actor at Tune's stop, a job at its time limit) left it
+    empty, and every ``search_runs`` of the experiment then failed. This client's store
+    writes it with MLflow's own YAML writer into a file beside it and renames that over it,
+    so a kill leaves the run readable (still RUNNING). Other stores are left as they are; an
+    MLflow without these internals keeps its own write.
+    """
+    try:
+        from mlflow.store.tracking import file_store
+        from mlflow.utils.yaml_utils import write_yaml
+
+        store = client._tracking_client.store
+        persisted = file_store._make_persisted_run_info_dict
+        meta = file_store.FileStore.META_DATA_FILE_NAME
+    except (ImportError, AttributeError):
+        return
+    if not isinstance(store, file_store.FileStore) or not hasattr(store, "_overwrite_run_info"):
+        return
+
+    def overwrite_run_info(run_info: Any, deleted_time: int | None = None) -> None:
+        run_dir = store._get_run_dir(run_info.experiment_id, run_info.run_id)
+        data = persisted(run_info)
+        if deleted_time is not None:
+            data["deleted_time"] = deleted_time
+        partial = f".{meta}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            write_yaml(run_dir, partial, data, overwrite=True, ensure_yaml_extension=False)
+            os.replace(os.path.join(run_dir, partial), os.path.join(run_dir, meta))
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(run_dir, partial))
+
+    store._overwrite_run_info = overwrite_run_info  # type: ignore[method-assign]
 
 
 def _param_value(value: Any) -> str:

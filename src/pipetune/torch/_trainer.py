@@ -14,6 +14,7 @@ from pipetune._io import atomic_open
 from pipetune._launch import launcher_for
 from pipetune._seed import seed_everything
 from pipetune.errors import ConfigError
+from pipetune.loggers._base import is_requested_stop
 from pipetune.pipeline import Trainer
 from pipetune.torch._callbacks import (
     Callback,
@@ -147,10 +148,10 @@ class TorchTrainer(Trainer):
             for callback in self.callbacks:
                 callback.on_fit_end(self)
         except BaseException as exc:
+            if self.logger is not None:
+                _mark_logger_ended_by(self.logger, exc)
             for callback in self.callbacks:
                 callback.on_exception(self, exc)
-            if self.logger is not None and hasattr(self.logger, "mark_failed"):
-                self.logger.mark_failed()
             raise
         finally:
             if self.logger is not None:
@@ -396,3 +397,12 @@ def _callback_keys(callbacks: Sequence[Callback]) -> list[tuple[str, Callback]]:
 def _batch_len(batch: Any) -> int:
     first = batch[0] if isinstance(batch, list | tuple) else batch
     return int(first.shape[0]) if hasattr(first, "shape") else len(first)
+
+
+def _mark_logger_ended_by(logger: Any, exc: BaseException) -> None:
+    """Tell the logger how its context ends: a Tune stop (a clean ``SystemExit``) is no
+    failure. A logger that is no pipetune ``Logger`` gets ``mark_failed`` if it has one."""
+    if hasattr(logger, "mark_ended_by"):
+        logger.mark_ended_by(exc)
+    elif hasattr(logger, "mark_failed") and not is_requested_stop(exc):
+        logger.mark_failed()

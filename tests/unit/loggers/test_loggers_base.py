@@ -158,3 +158,60 @@ def test_rank_other_than_zero_writes_nothing_to_disk(
         log.destroy_logger_context()
     assert not target.exists()
     assert capsys.readouterr().out == ""
+
+
+def test_the_exit_waits_for_a_context_another_thread_is_closing() -> None:
+    import threading
+    import time
+
+    from pipetune.loggers import _exit
+
+    log = RecordingLogger()
+    opened, release = threading.Event(), threading.Event()
+
+    def owner() -> None:
+        with log:
+            opened.set()
+            release.wait()
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=owner, daemon=True)
+    thread.start()
+    opened.wait()
+    release.set()
+    start = time.monotonic()
+    assert _exit.wait_for_open_contexts(timeout=10) == []
+    assert 0.15 < time.monotonic() - start < 5 and log.closed == 1
+
+
+def test_the_exit_gives_up_after_its_bound_and_never_waits_for_itself(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import threading
+    import time
+
+    from pipetune.loggers import _exit
+
+    mine = RecordingLogger()
+    mine.create_logger_context()  # opened by this thread: nobody else will close it
+    stuck, opened, release = RecordingLogger(), threading.Event(), threading.Event()
+
+    def owner() -> None:
+        with stuck:
+            opened.set()
+            release.wait()
+
+    thread = threading.Thread(target=owner, daemon=True)
+    thread.start()
+    opened.wait()
+    try:
+        start = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="pipetune.loggers._exit"):
+            assert _exit.wait_for_open_contexts(timeout=0.3) == [stuck]
+        assert 0.25 < time.monotonic() - start < 5
+        assert "RecordingLogger was still open" in caplog.text
+    finally:
+        release.set()
+        thread.join()
+        mine.destroy_logger_context()
+    assert _exit.wait_for_open_contexts(timeout=0.1) == []

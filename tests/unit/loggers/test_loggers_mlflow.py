@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,105 @@ def test_trials_starting_at_once_share_one_experiment(
     named = [e for e in client.search_experiments() if e.name == "race"]
     assert len(named) == 1, [e.experiment_id for e in named]
     assert len(client.search_runs([named[0].experiment_id])) == 3
+
+
+@pytest.mark.parametrize(
+    ("exit_with", "status"),
+    [(SystemExit(0), "KILLED"), (SystemExit(None), "KILLED"), (SystemExit(1), "FAILED")],
+)
+def test_a_clean_system_exit_ends_the_run_killed_not_failed(
+    tmp_path: Path, exit_with: SystemExit, status: str
+) -> None:
+    """Ray Tune stops a trial with SystemExit(0) out of report(): a stop, not a failure."""
+    log = MLFlowLogger(savedir=tmp_path)
+    with pytest.raises(SystemExit), log:
+        raise exit_with
+    assert log.run_id is not None
+    assert MlflowClient(tracking_uri=log.tracking_uri).get_run(log.run_id).info.status == status
+
+
+EXITS_WHILE_A_THREAD_CLOSES = """
+import sys, threading, time
+from mlflow.store.tracking.file_store import FileStore
+from pipetune.loggers import MLFlowLogger
+
+slow_write = FileStore._overwrite_run_info
+def overwrite_slowly(self, *args, **kwargs):
+    time.sleep(1.0)  # the ending run's meta.yaml is rewritten after the main thread has left
+    slow_write(self, *args, **kwargs)
+FileStore._overwrite_run_info = overwrite_slowly
+
+log = MLFlowLogger(savedir=sys.argv[1])
+opened = threading.Event()
+def trial():  # like Ray Tune's training thread: a daemon, ended by SystemExit(0)
+    with log:
+        log.log(1.0, "loss", step=0)
+        opened.set()
+        raise SystemExit(0)
+threading.Thread(target=trial, daemon=True).start()
+opened.wait()
+print(log.run_id, flush=True)
+"""
+
+
+def test_the_process_exits_only_once_a_daemon_thread_has_ended_its_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intermittent seed-cluster failure, made certain: the interpreter exits while a
+    daemon thread ends its MLflow run. The run must be readable and KILLED afterwards."""
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    done = subprocess.run(
+        [sys.executable, "-c", EXITS_WHILE_A_THREAD_CLOSES, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_id = done.stdout.split()[-1]
+    client = MlflowClient(tracking_uri=tmp_path.resolve().as_uri())
+    (experiment,) = client.search_experiments()
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.run_id == run_id
+    assert run.info.status == "KILLED"
+    assert run.data.metrics == {"loss": 1.0}
+
+
+KILLED_WHILE_ENDING = """
+import sys, time, yaml
+from pipetune.loggers import MLFlowLogger
+
+log = MLFlowLogger(savedir=sys.argv[1])
+log.create_logger_context()
+log.log(1.0, "loss", step=0)
+dump = yaml.dump
+def dump_slowly(*args, **kwargs):  # the run's meta.yaml is being rewritten when the kill comes
+    print("ending", flush=True)
+    time.sleep(30)
+    return dump(*args, **kwargs)
+yaml.dump = dump_slowly
+log.destroy_logger_context()
+"""
+
+
+def test_a_process_killed_while_its_run_ends_leaves_the_run_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL in the middle of the run's last meta.yaml rewrite: MLflow's own in-place
+    write left the file empty and search_runs failed; the run must stay readable."""
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WHILE_ENDING, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "ending\n"
+        time.sleep(0.3)
+    finally:
+        process.kill()
+        process.wait()
+    client = MlflowClient(tracking_uri=tmp_path.resolve().as_uri())
+    (experiment,) = client.search_experiments()
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "RUNNING"  # it never ended, and says so
+    assert run.data.metrics == {"loss": 1.0}
