@@ -158,3 +158,22 @@ def test_small_task_reads_the_phases_that_profile_prints() -> None:
     }
     del timeline.marks[1]  # an older pipetune without a mark: that span is left out
     assert "Ray start" not in small.phases(timeline.format(), wall=20.0)
+
+
+def test_the_resnet_benchmark_model_has_torchvision_resnet18s_parameters() -> None:
+    """resnet_memory.py's ResNet-18 stands in for torchvision's resnet18(num_classes=10)
+    with a 1-channel conv1 (the itwinai tutorial's model): same parameter count, and
+    Fashion-MNIST-sized batches in, 10 logits out."""
+    import torch
+
+    spec = importlib.util.spec_from_file_location(
+        "resnet18", ROOT / "benchmarks" / "resnet18" / "resnet18.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.ResNet18()
+    assert sum(p.numel() for p in model.parameters()) == module.ResNet18.PARAMETERS == 11_175_370
+    assert tuple(model(torch.zeros(2, 1, 28, 28)).shape) == (2, 10)
+    shapes = [tuple(p.shape) for name, p in model.named_parameters() if name.endswith("weight")]
+    assert shapes[0] == (64, 1, 7, 7) and shapes[-1] == (10, 512)
