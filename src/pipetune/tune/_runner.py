@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from omegaconf import OmegaConf
 
 from pipetune._io import atomic_write_text
+from pipetune._memory import release_freed_memory
 from pipetune._seed import SEED_RESULT
 from pipetune._timeline import Timeline
 from pipetune.errors import ConfigError
@@ -367,6 +368,7 @@ class Experiment:
                 mark("upstream steps run")
                 trainable, param_space = self._trainable(upstream, trainer_path)
                 del upstream  # the trials read it from Ray's object store
+                release_freed_memory()  # the checked pipeline's model and the data's copies
                 ended_before = self._ended_trials()
                 _quiet_result_loggers()  # before a restore, which reads them too
                 tuner, stopper = self._tuner(trainable, param_space, resume, retry_errored)

@@ -10,6 +10,7 @@ import torch
 from omegaconf import OmegaConf
 
 from pipetune._io import atomic_write_text
+from pipetune._memory import prepare_trial_memory
 from pipetune._seed import declared_seed, trial_seed
 from pipetune._session import current_trial_id
 from pipetune.config import ConfigSource, apply_overrides, resolve
@@ -42,6 +43,9 @@ def run_trial(
     folders, data folders) resolve against it wherever it exists (shared file systems),
     whatever folder the Ray worker process started in.
     """
+    # A reused actor still holds the previous trial's freed pages: give them back first,
+    # and keep one step's working set from being returned and re-faulted every step.
+    prepare_trial_memory()
     if working_dir and os.path.isdir(working_dir):
         os.chdir(working_dir)
     add_import_paths(*import_paths)
