@@ -62,15 +62,20 @@ def _children(root: int) -> list[int]:
     return found
 
 
-def _pss(pid: int) -> int:
-    """Proportional set size of ``pid`` in bytes (0 when it is gone or unreadable)."""
+def _proc_bytes(pid: int, file: str, field: str) -> int:
+    """A kB ``field`` of ``/proc/PID/file`` in bytes (0 when it is gone or unreadable)."""
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1]) * 1024
     except (OSError, ValueError):
         pass
     return 0
+
+
+def _pss(pid: int) -> int:
+    """Proportional set size of ``pid`` in bytes (0 when it is gone or unreadable)."""
+    return _proc_bytes(pid, "smaps_rollup", "Pss:")
 
 
 class TreeMemory:

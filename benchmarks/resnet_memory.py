@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hpo_efficiency import _children, _env, _pss
+from hpo_efficiency import _children, _env, _proc_bytes, _pss
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK = ROOT / "benchmarks" / "resnet18"
@@ -68,13 +68,7 @@ def _role(pid: int) -> str:
 
 
 def _rss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return 0
+    return _proc_bytes(pid, "status", "VmRSS:")
 
 
 class PeakSampler:
