@@ -103,3 +103,45 @@ def test_a_prepared_trial_keeps_a_steps_memory_instead_of_refaulting_it() -> Non
     plain, prepared = faults("plain"), faults("prepared")
     assert plain > 50_000, plain  # glibc's default: ~10,000 pages returned and faulted per round
     assert prepared < plain / 10, (plain, prepared)
+
+
+# A worker's start-up leaves hundreds of thousands of live objects (torch, Ray Tune); each
+# trial's collection must not walk them again, and must still free what a trial left.
+_FREEZE = textwrap.dedent(
+    """
+    import gc, weakref
+    from pipetune._memory import prepare_trial_memory
+
+    class Node:
+        pass
+
+    def cycle():
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        return weakref.ref(a)
+
+    start_up = [[Node()] for _ in range(200_000)]  # live: what imports leave
+    gc.disable()  # only prepare_trial_memory collects
+    garbage_before = cycle()
+    tracked_before = len(gc.get_objects())
+    prepare_trial_memory()
+    tracked_after_first = len(gc.get_objects())
+    garbage_between = cycle()
+    prepare_trial_memory()
+    print(tracked_before, tracked_after_first, garbage_before() is None,
+          garbage_between() is None, gc.get_freeze_count())
+    """
+)
+
+
+def test_a_trial_process_collects_only_what_its_trials_made() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", _FREEZE], capture_output=True, text=True, check=True
+    ).stdout.split()
+    tracked_before, tracked_after_first = int(out[0]), int(out[1])
+    assert tracked_before > 400_000, tracked_before
+    # the live start-up objects are frozen: later collections skip them
+    assert tracked_after_first < 1_000, tracked_after_first
+    assert int(out[4]) > 400_000, out[4]
+    # garbage is still collected: before the freeze, and made after it
+    assert out[2:4] == ["True", "True"], out

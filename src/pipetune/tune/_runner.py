@@ -66,7 +66,13 @@ from pipetune.tune._settings import (
     split_overrides,
 )
 from pipetune.tune._space import build_search_space, grid_size
-from pipetune.tune._trial import DIVERGED_DIR, TRAIN_LOOP_CONFIG, ddp_trainable, run_trial
+from pipetune.tune._trial import (
+    DIVERGED_DIR,
+    TRAIN_LOOP_CONFIG,
+    StoredUpstream,
+    ddp_trainable,
+    run_trial,
+)
 
 if TYPE_CHECKING:
     from pipetune.cluster._local import LocalHead
@@ -213,6 +219,7 @@ class Experiment:
 
     def _trainable(self, upstream: Any, trainer_path: str) -> tuple[Any, dict[str, Any]]:
         """The Tune trainable and the param space to hand the Tuner with it."""
+        import ray
         from ray import tune
 
         resources, workers = trial_resources(self.settings)
@@ -231,7 +238,9 @@ class Experiment:
             return ddp_trainable(static, upstream, workers, resources), {
                 TRAIN_LOOP_CONFIG: self.tuner_space
             }
-        with_data = tune.with_parameters(run_trial, upstream=upstream, **static)
+        # with_parameters would fetch the data before the trial runs: the trial fetches it
+        upstream_ref = StoredUpstream(ray.put(upstream))
+        with_data = tune.with_parameters(run_trial, upstream=upstream_ref, **static)
         return tune.with_resources(with_data, resources), self.tuner_space
 
     def _checked_metrics(self) -> list[str]:

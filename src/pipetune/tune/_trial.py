@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,26 @@ from pipetune.tune._metrics import checked_reports
 from pipetune.tune._reporter import TuneReporter
 
 
+@dataclass(frozen=True)
+class StoredUpstream:
+    """The outputs of the steps before the trainer, in Ray's object store: each trial
+    fetches its copy itself, once its process's memory is prepared (see :func:`run_trial`)."""
+
+    ref: Any  # a ray.ObjectRef of the tuple of outputs
+
+    def fetch(self) -> tuple[Any, ...]:
+        import ray
+
+        return tuple(ray.get(self.ref))
+
+
 def run_trial(
     config: dict[str, Any],
     *,
     tree: dict[str, Any],
     file: str | None,
     trainer_path: str,
-    upstream: tuple[Any, ...],
+    upstream: StoredUpstream | tuple[Any, ...],
     import_paths: list[str],
     checkpoint_every: int,
     experiment_dir: str | None = None,
@@ -38,7 +52,9 @@ def run_trial(
     """Train one sampled configuration on the shared upstream outputs.
 
     ``tree`` is the unresolved config; ``upstream`` the outputs of the steps before the
-    trainer, read from the Ray object store (never re-read or re-parsed here).
+    trainer, read from the Ray object store (never re-read or re-parsed here) after the
+    memory is prepared: what is alive then is frozen for the process's later collections,
+    and the trial's own copy of the data must not be.
     ``working_dir``: where ``pipetune tune`` ran; relative paths of the config (logger
     folders, data folders) resolve against it wherever it exists (shared file systems),
     whatever folder the Ray worker process started in.
@@ -46,6 +62,8 @@ def run_trial(
     # A reused actor still holds the previous trial's freed pages: give them back first,
     # and keep one step's working set from being returned and re-faulted every step.
     prepare_trial_memory()
+    if isinstance(upstream, StoredUpstream):
+        upstream = upstream.fetch()
     if working_dir and os.path.isdir(working_dir):
         os.chdir(working_dir)
     add_import_paths(*import_paths)
@@ -111,12 +129,9 @@ _STATIC = "__pipetune__"
 
 def _ddp_worker(config: dict[str, Any]) -> None:
     """One Ray Train worker of a DDP trial: the same trial code, on a shard of the data."""
-    import ray
-
     config = dict(config)
-    static = dict(config.pop(_STATIC))
-    upstream = tuple(ray.get(static.pop("upstream_ref")))
-    run_trial(config, upstream=upstream, **static)
+    static = config.pop(_STATIC)
+    run_trial(config, **static)
 
 
 def ddp_trainable(
@@ -134,7 +149,7 @@ def ddp_trainable(
     per_worker = {"CPU": resources.get("cpu", 1)}
     if resources.get("gpu"):
         per_worker["GPU"] = resources["gpu"]
-    static = {**static, "upstream_ref": ray.put(upstream), "ddp_workers": workers}
+    static = {**static, "upstream": StoredUpstream(ray.put(upstream)), "ddp_workers": workers}
     return RayTorchTrainer(
         _ddp_worker,
         train_loop_config={_STATIC: static},
