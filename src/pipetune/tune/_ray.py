@@ -38,6 +38,8 @@ _TOKEN_NOTICE = (
     "ray._private.authentication.authentication_token_setup",
     "Token authentication is enabled",
 )
+#: Ray's setting (read by its raylet) to prestart a worker per CPU when the first driver connects
+PRESTART_SETTING = "RAY_prestart_worker_first_driver"
 #: Tune's hint after Ctrl+C (``Tuner.restore(...)``): pipetune prints its own resume command
 _RESTORE_HINT = ("ray.tune.tune", "Experiment has been interrupted")
 
@@ -90,6 +92,9 @@ def start_ray(address: str | None, import_paths: list[str], ship_modules: bool =
     # An embedded Ray's processes inherit this environment: no job-level runtime_env. (The
     # trials still run on workers started for them: Tune gives each trainable a runtime_env
     # of its own. Running them on the workers Ray prestarts was measured: no gain on 2 cores.)
+    # No idle workers prestarted for this driver: Tune's trial actors never run on them
+    # (see above), and starting them held up ray.init by 0.4-0.6 s on 2 cores.
+    env[PRESTART_SETTING] = os.environ.get(PRESTART_SETTING, "0")
     # address="local": always a fresh embedded Ray, never one found on the machine.
     with _environment(env), _silenced(*_TOKEN_NOTICE):
         ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common)
