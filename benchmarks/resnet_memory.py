@@ -1,7 +1,7 @@
 """Memory and wall time of `pipetune tune` on the itwinai v0.4.2 HPO tutorial's task.
 
     PYTHONPATH=$PWD/src .venv/bin/python benchmarks/resnet_memory.py [--repeats 2]
-        [--samples 10000]
+        [--samples 10000] [--interval 0.5]
 
 The task (``benchmarks/resnet18/config.yaml``): ResNet-18 (torchvision's layers, 1-channel
 input, 11,175,370 parameters; written in plain torch in ``resnet18/resnet18.py``, since
@@ -10,7 +10,8 @@ torchvision does not install beside the CPU torch) on Fashion-MNIST, 90/10 split
 
 Each run is a whole `pipetune tune` process, timed from outside while a sampler reads the
 proportional set size (PSS: a page shared by n processes counts 1/n) of every process of its
-tree every 0.5 s. Two kinds of run alternate: the search (4 trials, 2 at once) and one trial
+tree every 0.5 s (``--interval``; the sampler's own CPU time is printed beside each run: on
+2 cores it slows the run it measures). Two kinds of run alternate: the search (4 trials, 2 at once) and one trial
 alone (``num_samples: 1``), whose peak is "one trial's" in goal 5. The peak sample's PSS is
 also given by role (driver, trial workers, Ray's own processes), so a regression shows where.
 
@@ -77,10 +78,17 @@ class PeakSampler:
     def __init__(self, root: int, interval: float = 0.5) -> None:
         self.root, self.interval = root, interval
         self.peak, self.by_role, self.driver_rss = 0, {}, 0
+        self.cpu_s = 0.0  # the sampler's own CPU time: the measurement's cost to the run
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        try:
+            self._sample()
+        finally:
+            self.cpu_s = time.thread_time()
+
+    def _sample(self) -> None:
         while not self._stop.is_set():
             rows = [(pid, _pss(pid)) for pid in [self.root, *_children(self.root)]]
             total = sum(pss for _, pss in rows)
@@ -101,7 +109,7 @@ class PeakSampler:
         self._thread.join()
 
 
-def run(trials: int, samples: int, storage: Path) -> dict:
+def run(trials: int, samples: int, storage: Path, interval: float = 0.5) -> dict:
     name = f"t{trials}-{time.monotonic_ns()}"
     overrides = {
         "train_samples": samples,
@@ -116,7 +124,7 @@ def run(trials: int, samples: int, storage: Path) -> dict:
     process = subprocess.Popen(
         command, cwd=TASK, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    with PeakSampler(process.pid) as sampler:
+    with PeakSampler(process.pid, interval) as sampler:
         _out, err = process.communicate(timeout=3600)
     wall = time.perf_counter() - started
     if process.returncode != 0:
@@ -129,6 +137,7 @@ def run(trials: int, samples: int, storage: Path) -> dict:
         "peak_pss_mib": sampler.peak / 2**20,
         "by_role_mib": {role: pss / 2**20 for role, pss in sampler.by_role.items()},
         "driver_peak_rss_mib": sampler.driver_rss / 2**20,
+        "sampler_cpu_s": sampler.cpu_s,
         "load1": os.getloadavg()[0],
     }
 
@@ -142,6 +151,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--samples", type=int, default=10000)
+    parser.add_argument(
+        "--interval", type=float, default=0.5, help="seconds between two samples of the tree"
+    )
     args = parser.parse_args()
     shared = ROOT.parent / "shared" / "datasets"
     if "PIPETUNE_DATA" not in os.environ and shared.is_dir():
@@ -151,12 +163,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pipetune-resnet-") as tmp:
         for repeat in range(args.repeats):
             for trials in (1, 4) if repeat % 2 == 0 else (4, 1):
-                row = run(trials, args.samples, Path(tmp))
+                row = run(trials, args.samples, Path(tmp), args.interval)
                 runs.append(row)
                 print(
                     f"repeat {repeat} trials={trials}: wall {row['wall_s']:.1f} s, peak PSS "
                     f"{row['peak_pss_mib']:.0f} MiB, driver peak RSS "
-                    f"{row['driver_peak_rss_mib']:.0f} MiB, load1 {row['load1']:.2f}",
+                    f"{row['driver_peak_rss_mib']:.0f} MiB, load1 {row['load1']:.2f}, sampler "
+                    f"{row['sampler_cpu_s']:.1f} s CPU ({row['sampler_cpu_s'] / row['wall_s']:.0%} "
+                    "of a core)",
                     flush=True,
                 )
     RESULTS.mkdir(parents=True, exist_ok=True)
