@@ -191,7 +191,7 @@ class LiveReport:
         self._state = threading.Condition()  # counts, flags; held only for a moment
         self._write = threading.Lock()  # a write and close() exclude each other
         self._counts: Counts | None = None
-        self._dirty = self._urgent = self._closed = False
+        self._dirty = self._urgent = self._closed = self._rendering = False
         self._last = -float("inf")  # monotonic time of the last render's end
         self._took = 0.0  # how long it took
         self._thread: threading.Thread | None = None
@@ -220,6 +220,16 @@ class LiveReport:
                 self._thread.start()
             self._state.notify()
 
+    def ready(self, urgent: bool = False) -> bool:
+        """Whether counts given now would be rendered without waiting: no render is under
+        way and the gap since the last one has passed (``urgent``: the short gap after a
+        trial's end). A caller whose counts cost time computes them only then."""
+        with self._state:
+            if self._closed or self._rendering:
+                return False
+            gap = MIN_GAP_S if urgent else self.every_s
+            return time.monotonic() >= self._last + max(gap, DUTY * self._took)
+
     def close(self, timeout: float = 5.0) -> None:
         """Stop rendering; after this returns, this object never writes the page again."""
         cancel = getattr(self._render, "cancel", None)
@@ -246,11 +256,15 @@ class LiveReport:
                     return
                 done, running, total, statuses = self._counts
                 self._dirty = self._urgent = False
+                self._rendering = True
             started = time.monotonic()
-            self._render_once(LiveBanner(done, running, total, self.every_s, statuses=statuses))
-            with self._state:
-                self._last = time.monotonic()
-                self._took = self._last - started
+            try:
+                self._render_once(LiveBanner(done, running, total, self.every_s, statuses=statuses))
+            finally:
+                with self._state:
+                    self._rendering = False
+                    self._last = time.monotonic()
+                    self._took = self._last - started
 
     def _render_once(self, banner: LiveBanner) -> None:
         try:

@@ -39,24 +39,41 @@ class _StartedTrials(Callback):
 
 
 class LiveReportCallback(_StartedTrials):
-    """Counts trials at each hook (cheap) and hands them to the live report, which renders
-    every ``every_s`` seconds and soon after a trial ends; stopped at the experiment's end,
-    before ``pipetune tune`` writes the final, static report."""
+    """Hands the trials' counts and statuses to the live report, which renders every
+    ``every_s`` seconds and soon after a trial ends; stopped at the experiment's end, before
+    ``pipetune tune`` writes the final, static report.
+
+    Counting reads every trial, so a hook only notes that something changed; the counts are
+    taken when the report would render them (at that hook, or at a later step of Tune's
+    loop): once per render, not once per hook, which made the driver's work per trial grow
+    with the number of trials (3 hooks per trial, each over every trial)."""
 
     def __init__(self, folder: Path, total: int, every_s: float) -> None:
         super().__init__(total)
         self.folder, self.every_s = folder, every_s
         self._live: Any = None
         self._ended: dict[str, str] = {}  # trial id → how it ended
+        self._changed = self._urgent = False  # since the counts last handed over
 
     def __getstate__(self) -> dict[str, Any]:
         return {**super().__getstate__(), "_live": None, "_ended": {}}
 
     def _update(self, trials: list[Any], now: bool = False) -> None:
+        self._changed, self._urgent = True, self._urgent or now
+        self._hand_over(trials)
+
+    def on_step(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        if self._changed:
+            self._hand_over(trials)
+
+    def _hand_over(self, trials: list[Any]) -> None:
         if self._live is None:
             from pipetune.report import live_report
 
             self._live = live_report(self.folder, self.every_s)
+        elif not self._live.ready(self._urgent):
+            return  # the hook or step after the report is ready hands them over
+        now, self._changed, self._urgent = self._urgent, False, False
         statuses = {trial.trial_id: self._status(trial) for trial in trials}
         done = sum(1 for status in statuses.values() if status in _DONE)
         running = sum(1 for status in statuses.values() if status == Status.RUNNING.value)

@@ -233,3 +233,24 @@ def test_the_page_turns_stale_after_minutes_of_unchanged_reloads() -> None:
     banner = LiveBanner(0, 1, 2, reload_s=5)
     assert banner.stale_after_s == max(_live.STALE_PERIODS * 5, _live.STALE_MIN_S)
     assert '"stale": 24' in _live.banner_html(banner)  # 120 s of reloads every 5 s
+
+
+def test_ready_says_when_new_counts_would_be_rendered_at_once(tmp_path: Path) -> None:
+    release, entered = threading.Event(), threading.Event()
+
+    def slow(banner: LiveBanner) -> str:
+        entered.set()
+        release.wait(10)
+        return "page"
+
+    live = LiveReport(tmp_path, every_s=60, render=slow)
+    assert live.ready()  # nothing rendered yet
+    live.update(0, 1, 2)
+    assert entered.wait(10)
+    assert not live.ready() and not live.ready(urgent=True)  # a render is under way
+    release.set()
+    eventually(lambda: (tmp_path / "report.html").exists())
+    eventually(lambda: live.ready(urgent=True), timeout=30)  # MIN_GAP_S after it
+    assert not live.ready()  # the period (60 s) has not passed
+    live.close()
+    assert not live.ready(urgent=True)

@@ -122,7 +122,9 @@ def test_the_live_report_callback_counts_done_and_running_trials(tmp_path: Path)
 
     seen = []
     callback = LiveReportCallback(tmp_path, 5, every_s=1)
-    callback._live = SimpleNamespace(update=lambda *a, **k: seen.append((a, k)), close=lambda: None)
+    callback._live = SimpleNamespace(
+        update=lambda *a, **k: seen.append((a, k)), close=lambda: None, ready=lambda urgent: True
+    )
     trials = [trial("a", "PENDING"), trial("b", "TERMINATED"), trial("c", "RUNNING")]
     callback.on_trial_start(0, trials, trials[0])  # Tune marks it RUNNING after the hook
     callback.on_trial_complete(0, trials, trials[2])  # ... and TERMINATED after this one
@@ -132,6 +134,34 @@ def test_the_live_report_callback_counts_done_and_running_trials(tmp_path: Path)
     callback.on_trial_error(0, trials, trials[0])
     assert seen[-1][1]["statuses"]["a"] == "ERROR" and seen[-1][0] == (3, 0, 5)
     assert live_report_callbacks(tmp_path, 5, 0) == []
+
+
+def test_the_live_report_callback_counts_once_per_render_not_per_hook(tmp_path: Path) -> None:
+    """Counting reads every trial: hooks while the report is not ready only note a change;
+    the counts are handed over at the first hook or step of Tune's loop once it is."""
+    from pipetune.tune._live import LiveReportCallback
+
+    seen: list[tuple] = []
+    ready = [False]
+    callback = LiveReportCallback(tmp_path, 4, every_s=1)
+    callback._live = SimpleNamespace(
+        update=lambda *a, **k: seen.append((a, k)),
+        close=lambda: None,
+        ready=lambda urgent: ready[0] and urgent,
+    )
+    trials = [trial(name, "RUNNING") for name in "abcd"]
+    for _ in range(50):
+        callback.on_trial_result(0, trials, trials[0], {})
+    trials[1].status = "TERMINATED"
+    callback.on_trial_complete(0, trials, trials[1])
+    callback.on_step(1, trials)
+    assert seen == []  # not ready: nothing counted, nothing handed over
+    ready[0] = True  # ready for an urgent render only: a trial ended since the last counts
+    callback.on_step(2, trials)
+    assert [args for args, _ in seen] == [(1, 3, 4)] and seen[0][1]["now"] is True
+    callback.on_step(3, trials)  # nothing changed since
+    callback.on_trial_result(0, trials, trials[0], {})  # a result is not urgent
+    assert len(seen) == 1
 
 
 def test_the_report_imports_warm_up_once_every_trial_started_and_one_ended(
