@@ -62,7 +62,7 @@ class LiveReportCallback(_StartedTrials):
         self._changed, self._urgent = True, self._urgent or now
         self._hand_over(trials)
 
-    def on_step(self, iteration: int, trials: list[Any], **info: Any) -> None:
+    def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
         if self._changed:
             self._hand_over(trials)
 

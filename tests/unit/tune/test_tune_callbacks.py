@@ -139,8 +139,11 @@ def test_the_live_report_callback_counts_done_and_running_trials(tmp_path: Path)
 def test_the_live_report_callback_counts_once_per_render_not_per_hook(tmp_path: Path) -> None:
     """Counting reads every trial: hooks while the report is not ready only note a change;
     the counts are handed over at the first hook or step of Tune's loop once it is."""
+    from ray.tune import Callback
+
     from pipetune.tune._live import LiveReportCallback
 
+    assert "on_step_end" in vars(Callback)  # a hook Tune calls at every step of its loop
     seen: list[tuple] = []
     ready = [False]
     callback = LiveReportCallback(tmp_path, 4, every_s=1)
@@ -154,12 +157,12 @@ def test_the_live_report_callback_counts_once_per_render_not_per_hook(tmp_path: 
         callback.on_trial_result(0, trials, trials[0], {})
     trials[1].status = "TERMINATED"
     callback.on_trial_complete(0, trials, trials[1])
-    callback.on_step(1, trials)
+    callback.on_step_end(1, trials)
     assert seen == []  # not ready: nothing counted, nothing handed over
     ready[0] = True  # ready for an urgent render only: a trial ended since the last counts
-    callback.on_step(2, trials)
+    callback.on_step_end(2, trials)
     assert [args for args, _ in seen] == [(1, 3, 4)] and seen[0][1]["now"] is True
-    callback.on_step(3, trials)  # nothing changed since
+    callback.on_step_end(3, trials)  # nothing changed since
     callback.on_trial_result(0, trials, trials[0], {})  # a result is not urgent
     assert len(seen) == 1
 
