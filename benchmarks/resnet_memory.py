@@ -11,9 +11,10 @@ torchvision does not install beside the CPU torch) on Fashion-MNIST, 90/10 split
 Each run is a whole `pipetune tune` process, timed from outside while a sampler reads the
 proportional set size (PSS: a page shared by n processes counts 1/n) of every process of its
 tree every 0.5 s (``--interval``; the sampler's own CPU time is printed beside each run: on
-2 cores it slows the run it measures). Two kinds of run alternate: the search (4 trials, 2 at once) and one trial
-alone (``num_samples: 1``), whose peak is "one trial's" in goal 5. The peak sample's PSS is
-also given by role (driver, trial workers, Ray's own processes), so a regression shows where.
+2 cores it slows the run it measures). Two kinds of run alternate: the search (4 trials, 2
+at once) and one trial alone (``num_samples: 1``), whose peak is "one trial's" in goal 5.
+The peak sample's PSS is also given by role (driver, trial workers, Ray's own processes),
+so a regression shows where.
 
 Issue 17's anchor, measured on this machine with itwinai itself (not installed here):
 itwinai 266–274 s wall and 3,740–3,801 MiB peak PSS of its tree. Its dataset size is not on

@@ -44,6 +44,9 @@ MIN_GAP_S = 1.0
 #: a render waits at least this many times the last render's duration after it, so the
 #: renders take at most a fifth of one core (a big experiment's page takes seconds)
 DUTY = 4.0
+#: how long a due render waits for the counts of a change it was told of (note_change)
+#: before it renders the counts it has
+ASK_S = 1.0
 #: a render that takes longer is killed (the next one may do better)
 RENDER_TIMEOUT_S = 300.0
 
@@ -192,6 +195,7 @@ class LiveReport:
         self._write = threading.Lock()  # a write and close() exclude each other
         self._counts: Counts | None = None
         self._dirty = self._urgent = self._closed = self._rendering = False
+        self._changed = False  # told of a change whose counts have not come yet
         self._last = -float("inf")  # monotonic time of the last render's end
         self._took = 0.0  # how long it took
         self._thread: threading.Thread | None = None
@@ -211,7 +215,7 @@ class LiveReport:
             if self._closed:
                 return
             self._counts = (done, running, total, statuses or {})
-            self._dirty = True
+            self._dirty, self._changed = True, False
             self._urgent = self._urgent or now
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -220,10 +224,22 @@ class LiveReport:
                 self._thread.start()
             self._state.notify()
 
+    def note_change(self, urgent: bool = False) -> None:
+        """Something changed; its counts follow with :meth:`update` once :meth:`ready`
+        says so. Until they come (at most ``ASK_S`` after the render is due) the page is
+        not rewritten with the old counts, so such a rewrite never holds the counts back."""
+        with self._state:
+            if self._closed or self._thread is None:
+                return
+            self._changed = True
+            self._urgent = self._urgent or urgent
+            self._state.notify()
+
     def ready(self, urgent: bool = False) -> bool:
         """Whether counts given now would be rendered without waiting: no render is under
         way and the gap since the last one has passed (``urgent``: the short gap after a
-        trial's end). A caller whose counts cost time computes them only then."""
+        trial's end). A caller whose counts cost time computes them only then, after
+        :meth:`note_change`."""
         with self._state:
             if self._closed or self._rendering:
                 return False
@@ -243,7 +259,8 @@ class LiveReport:
             self._thread.join(timeout)
 
     def _due(self) -> float:
-        gap = MIN_GAP_S if self._urgent else self.every_s if self._dirty else self.heartbeat_s
+        new = self._dirty or self._changed
+        gap = MIN_GAP_S if self._urgent else self.every_s if new else self.heartbeat_s
         return self._last + max(gap, DUTY * self._took)
 
     def _run(self) -> None:
@@ -252,10 +269,13 @@ class LiveReport:
             with self._state:
                 while not self._closed and (wait := self._due() - time.monotonic()) > 0:
                     self._state.wait(wait)
+                asked = time.monotonic()  # due: the counts of a noted change come now
+                while not self._closed and self._changed and time.monotonic() - asked < ASK_S:
+                    self._state.wait(ASK_S / 10)
                 if self._closed or self._counts is None:
                     return
                 done, running, total, statuses = self._counts
-                self._dirty = self._urgent = False
+                self._dirty = self._urgent = self._changed = False
                 self._rendering = True
             started = time.monotonic()
             try:

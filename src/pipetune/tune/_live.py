@@ -60,6 +60,8 @@ class LiveReportCallback(_StartedTrials):
 
     def _update(self, trials: list[Any], now: bool = False) -> None:
         self._changed, self._urgent = True, self._urgent or now
+        if self._live is not None:
+            self._live.note_change(now)
         self._hand_over(trials)
 
     def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:

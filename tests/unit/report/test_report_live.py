@@ -254,3 +254,32 @@ def test_ready_says_when_new_counts_would_be_rendered_at_once(tmp_path: Path) ->
     assert not live.ready()  # the period (60 s) has not passed
     live.close()
     assert not live.ready(urgent=True)
+
+
+def test_a_noted_change_is_not_held_back_by_heartbeat_rewrites(tmp_path: Path) -> None:
+    """A period longer than the heartbeat (or renders slow enough): without the note, the
+    old counts' rewrites came first every time and the page never took new ones."""
+    renders = Renders()
+    live = LiveReport(tmp_path, every_s=0.6, render=renders, heartbeat_s=0.2)
+    live.update(0, 1, 2)
+    eventually(lambda: renders.calls == 1)
+    live.note_change()
+    eventually(live.ready, timeout=10)
+    assert renders.calls == 1  # no rewrite of the old counts meanwhile
+    live.update(1, 1, 2)
+    eventually(lambda: renders.calls == 2)
+    live.close()
+    assert [b.done for b in renders.banners] == [0, 1]
+
+
+def test_a_noted_change_whose_counts_never_come_still_lets_the_page_be_rewritten(
+    tmp_path: Path,
+) -> None:
+    renders = Renders()
+    live = LiveReport(tmp_path, every_s=0.2, render=renders, heartbeat_s=0.2)
+    live.update(0, 1, 2)
+    eventually(lambda: renders.calls == 1)
+    live.note_change()  # ... and no update follows (Tune's loop is blocked)
+    eventually(lambda: renders.calls == 2)  # ASK_S after the render was due
+    live.close()
+    assert [b.done for b in renders.banners] == [0, 0]

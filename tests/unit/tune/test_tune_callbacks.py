@@ -123,7 +123,10 @@ def test_the_live_report_callback_counts_done_and_running_trials(tmp_path: Path)
     seen = []
     callback = LiveReportCallback(tmp_path, 5, every_s=1)
     callback._live = SimpleNamespace(
-        update=lambda *a, **k: seen.append((a, k)), close=lambda: None, ready=lambda urgent: True
+        update=lambda *a, **k: seen.append((a, k)),
+        close=lambda: None,
+        ready=lambda urgent: True,
+        note_change=lambda urgent: None,
     )
     trials = [trial("a", "PENDING"), trial("b", "TERMINATED"), trial("c", "RUNNING")]
     callback.on_trial_start(0, trials, trials[0])  # Tune marks it RUNNING after the hook
@@ -145,12 +148,14 @@ def test_the_live_report_callback_counts_once_per_render_not_per_hook(tmp_path: 
 
     assert "on_step_end" in vars(Callback)  # a hook Tune calls at every step of its loop
     seen: list[tuple] = []
+    noted: list[bool] = []
     ready = [False]
     callback = LiveReportCallback(tmp_path, 4, every_s=1)
     callback._live = SimpleNamespace(
         update=lambda *a, **k: seen.append((a, k)),
         close=lambda: None,
         ready=lambda urgent: ready[0] and urgent,
+        note_change=lambda urgent: noted.append(urgent),
     )
     trials = [trial(name, "RUNNING") for name in "abcd"]
     for _ in range(50):
@@ -159,6 +164,7 @@ def test_the_live_report_callback_counts_once_per_render_not_per_hook(tmp_path: 
     callback.on_trial_complete(0, trials, trials[1])
     callback.on_step_end(1, trials)
     assert seen == []  # not ready: nothing counted, nothing handed over
+    assert noted == [False] * 50 + [True]  # ... but the report knows a change is coming
     ready[0] = True  # ready for an urgent render only: a trial ended since the last counts
     callback.on_step_end(2, trials)
     assert [args for args, _ in seen] == [(1, 3, 4)] and seen[0][1]["now"] is True
