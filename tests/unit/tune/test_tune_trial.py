@@ -1,4 +1,5 @@
-"""run_trial on a reused actor: the previous trial's freed memory goes back before building."""
+"""run_trial: the memory is prepared (a reused actor's freed pages go back, start-up objects are
+frozen) before the trial fetches its data and builds its trainer."""
 
 from __future__ import annotations
 
@@ -35,3 +36,34 @@ def test_a_trial_releases_freed_memory_before_it_builds_its_trainer(
             checkpoint_every=0,
         )
     assert calls == ["release", "build"]
+
+
+def test_a_trial_fetches_its_data_after_its_memory_is_prepared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What is alive when the memory is prepared is frozen for the process's later
+    collections: the trial's copy of the upstream outputs must come after."""
+    calls: list[str] = []
+    monkeypatch.setattr(_trial, "prepare_trial_memory", lambda: calls.append("prepare"))
+
+    class Stored(_trial.StoredUpstream):
+        def fetch(self) -> tuple[Any, ...]:
+            calls.append("fetch")
+            return ("data",)
+
+    def build(*_args: Any) -> Any:
+        calls.append("build")
+        raise _Stop
+
+    monkeypatch.setattr(_trial, "build_trial_trainer", build)
+    with pytest.raises(_Stop):
+        _trial.run_trial(
+            {},
+            tree={"trainer": {}},
+            file=None,
+            trainer_path="trainer",
+            upstream=Stored(ref=None),
+            import_paths=[],
+            checkpoint_every=0,
+        )
+    assert calls == ["prepare", "fetch", "build"]
