@@ -269,9 +269,13 @@ class LiveReport:
             with self._state:
                 while not self._closed and (wait := self._due() - time.monotonic()) > 0:
                     self._state.wait(wait)
-                asked = time.monotonic()  # due: the counts of a noted change come now
-                while not self._closed and self._changed and time.monotonic() - asked < ASK_S:
-                    self._state.wait(ASK_S / 10)
+                asked_until = time.monotonic() + ASK_S  # due: a noted change's counts come now
+                while (
+                    not self._closed
+                    and self._changed
+                    and (left := asked_until - time.monotonic()) > 0
+                ):
+                    self._state.wait(left)
                 if self._closed or self._counts is None:
                     return
                 done, running, total, statuses = self._counts

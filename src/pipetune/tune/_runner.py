@@ -239,8 +239,8 @@ class Experiment:
                 TRAIN_LOOP_CONFIG: self.tuner_space
             }
         # with_parameters would fetch the data before the trial runs: the trial fetches it
-        upstream_ref = StoredUpstream(ray.put(upstream))
-        with_data = tune.with_parameters(run_trial, upstream=upstream_ref, **static)
+        stored = StoredUpstream(ray.put(upstream))
+        with_data = tune.with_parameters(run_trial, upstream=stored, **static)
         return tune.with_resources(with_data, resources), self.tuner_space
 
     def _checked_metrics(self) -> list[str]:
