@@ -105,12 +105,17 @@ def test_a_prepared_trial_keeps_a_steps_memory_instead_of_refaulting_it() -> Non
     assert prepared < plain / 10, (plain, prepared)
 
 
-# A worker's start-up leaves hundreds of thousands of live objects (torch, Ray Tune); each
-# trial's collection must not walk them again, and must still free what a trial left.
+# A worker's start-up leaves hundreds of thousands of live objects (torch, Ray Tune), and its
+# first optimizer imports torch._dynamo (117,000 more); each trial's collection must not walk
+# them again, and must still free what a trial left.
 _FREEZE = textwrap.dedent(
     """
     import gc, weakref
+    from pipetune import _memory
     from pipetune._memory import prepare_trial_memory
+
+    # 300,000 live objects take some 35 ms to collect here, a few hundred microseconds
+    _memory.REFREEZE_AFTER_S = 0.005
 
     class Node:
         pass
@@ -120,16 +125,27 @@ _FREEZE = textwrap.dedent(
         a.other, b.other = b, a
         return weakref.ref(a)
 
-    start_up = [[Node()] for _ in range(200_000)]  # live: what imports leave
+    def live(count):
+        return [[Node()] for _ in range(count)]
+
+    start_up = live(200_000)  # what imports leave
     gc.disable()  # only prepare_trial_memory collects
-    garbage_before = cycle()
-    tracked_before = len(gc.get_objects())
-    prepare_trial_memory()
-    tracked_after_first = len(gc.get_objects())
-    garbage_between = cycle()
-    prepare_trial_memory()
-    print(tracked_before, tracked_after_first, garbage_before() is None,
-          garbage_between() is None, gc.get_freeze_count())
+    tracked = [len(gc.get_objects())]
+    frozen = []
+    garbage = []
+    def prepare():
+        prepare_trial_memory()
+        tracked.append(len(gc.get_objects()))
+        frozen.append(gc.get_freeze_count())
+
+    prepare()  # the first trial
+    garbage.append(cycle())
+    imported = live(150_000)  # what the first trial imported
+    prepare()  # the second: a slow collection
+    garbage.append(cycle())
+    made = live(10)
+    prepare()  # the third: a quick one
+    print(*tracked, *frozen, *(ref() is None for ref in garbage))
     """
 )
 
@@ -138,10 +154,13 @@ def test_a_trial_process_collects_only_what_its_trials_made() -> None:
     out = subprocess.run(
         [sys.executable, "-c", _FREEZE], capture_output=True, text=True, check=True
     ).stdout.split()
-    tracked_before, tracked_after_first = int(out[0]), int(out[1])
-    assert tracked_before > 400_000, tracked_before
-    # the live start-up objects are frozen: later collections skip them
-    assert tracked_after_first < 1_000, tracked_after_first
-    assert int(out[4]) > 400_000, out[4]
-    # garbage is still collected: before the freeze, and made after it
-    assert out[2:4] == ["True", "True"], out
+    tracked, frozen, collected = [int(n) for n in out[:4]], [int(n) for n in out[4:7]], out[7:]
+    assert tracked[0] > 400_000, tracked
+    # the start-up objects are frozen by the first trial: later collections skip them
+    assert tracked[1] < 1_000 and frozen[0] > 400_000, (tracked, frozen)
+    # what the first trial imported made the second trial's collection slow: frozen too
+    assert tracked[2] < 1_000 and frozen[1] - frozen[0] > 300_000, (tracked, frozen)
+    # a quick collection freezes nothing: what the third trial made stays collectable
+    assert tracked[3] > 10 and frozen[2] == frozen[1], (tracked, frozen)
+    # garbage made after a freeze is still collected
+    assert collected == ["True", "True"], out
