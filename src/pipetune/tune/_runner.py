@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import json
 import logging
 import os
@@ -16,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
 
-from pipetune._background import BackgroundCall
 from pipetune._io import atomic_write_text
 from pipetune._memory import release_freed_memory
 from pipetune._seed import SEED_RESULT
@@ -370,18 +368,15 @@ class Experiment:
                 self._refuse_existing_experiment()
             if announce is not None:
                 announce(str(self.path))
-            # The upstream steps run while Ray starts: its start is mostly the driver waiting
-            # for Ray's processes. Their outputs go to the object store once both are done.
-            upstream_steps = BackgroundCall(
-                functools.partial(self._prepare_trials, pipeline, index), "pipetune-upstream"
-            )
-            del pipeline  # built to be checked: the trials build their own trainer and model
             with attached_ray(address, self.import_paths, head):  # Ray is imported only now
                 from pipetune.tune._callbacks import ended_trials
 
                 mark("Ray started")
-                upstream, trainer_path = upstream_steps.result()
-                del upstream_steps
+                # After Ray's start, not beside it: its start draws from Python's global
+                # `random` (ports), and a step drawing from it too would get other values
+                # on each run, depending on how the two threads interleaved.
+                upstream, trainer_path = self._prepare_trials(pipeline, index)
+                del pipeline  # built to be checked: the trials build their own trainer and model
                 mark("upstream steps run")
                 trainable, param_space = self._trainable(upstream, trainer_path)
                 del upstream  # the trials read it from Ray's object store
