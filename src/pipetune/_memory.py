@@ -100,14 +100,14 @@ def prepare_trial_memory() -> bool:
     own Python process.
     """
     global _frozen
-    if not _frozen:  # (a flag: gc.get_freeze_count() walks the frozen objects, 20-50 ms)
-        gc.freeze()
-        _frozen = True
-        libc = _libc()
-    else:
+    if _frozen:  # (a flag: gc.get_freeze_count() walks the frozen objects, 20-50 ms)
         if _collect() > REFREEZE_AFTER_S:
             gc.freeze()
         libc = _trim()
+    else:
+        gc.freeze()
+        _frozen = True
+        libc = _libc()
     if libc is None:
         return False
     libc.mallopt(_M_MMAP_THRESHOLD, TRIAL_MMAP_THRESHOLD)

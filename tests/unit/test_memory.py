@@ -114,7 +114,7 @@ _FREEZE = textwrap.dedent(
     from pipetune import _memory
     from pipetune._memory import prepare_trial_memory
 
-    # 300,000 live objects take some 35 ms to collect here, a few hundred microseconds
+    # 300,000 live objects take some 35 ms to collect here; the few left unfrozen, microseconds
     _memory.REFREEZE_AFTER_S = 0.005
 
     class Node:

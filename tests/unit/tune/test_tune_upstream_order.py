@@ -34,7 +34,7 @@ def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> dict[str
 
     @contextlib.contextmanager
     def attached_ray(*args: Any, **kwargs: Any) -> Iterator[None]:
-        for _ in range(50):  # a start drawing ports, with the GIL let go meanwhile
+        for _ in range(50):  # a start drawing from Python's random, as Ray's does for ports
             random.randint(1024, 65535)
             seen["ray"] = "starting"
         seen["ray"] = "started"
