@@ -228,10 +228,10 @@ def _check_grace_period(options: dict[str, Any], budget: int) -> None:
 
 
 def _hyperband(options: dict[str, Any], budget: int) -> Any:
-    from ray.tune.schedulers import HyperBandScheduler
+    from pipetune.tune._hyperband import HyperBand  # Ray's, minus its paused-forever trials
 
     options.setdefault("max_t", budget)
-    return HyperBandScheduler(time_attr="training_iteration", **options)
+    return HyperBand(time_attr="training_iteration", **options)
 
 
 def _median(options: dict[str, Any], budget: int) -> Any:

@@ -180,9 +180,12 @@ def test_the_page_is_rendered_in_a_child_process_whose_errors_come_back(tmp_path
     children: list[int] = []
     popen = _live.subprocess.Popen
 
-    def spy(*args: object, **kwargs: object) -> object:
-        child = popen(*args, **kwargs)  # type: ignore[call-overload]
-        children.append(child.pid)
+    def spy(command: list[str], **kwargs: object) -> object:
+        child = popen(command, **kwargs)  # type: ignore[call-overload]
+        # Popen is patched process-wide: count only this folder's renders, not a child
+        # another test's thread or a library starts meanwhile (CI once saw two)
+        if command[-1] == str(folder):
+            children.append(child.pid)
         return child
 
     _live.subprocess.Popen = spy  # type: ignore[assignment,misc]
