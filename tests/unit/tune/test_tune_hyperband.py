@@ -27,11 +27,21 @@ class FakeTrial:
 class Controller:
     """What HyperBand sees of the TuneController, in the order Ray does it."""
 
-    def __init__(self, scheduler: Any, trials: int) -> None:
+    def __init__(self, scheduler: Any, trials: int, ended: int = 0) -> None:
+        """``ended``: the first trials are TERMINATED when added (a resumed experiment's)."""
         self.scheduler = scheduler
         self.trials = [FakeTrial(f"t{i}") for i in range(trials)]
+        for trial in self.trials[:ended]:
+            trial.status = Trial.TERMINATED
         for trial in self.trials:
             scheduler.on_trial_add(self, trial)
+
+    def run_chosen(self) -> FakeTrial | None:
+        """One step of Tune's loop: the trial the scheduler chooses starts (or resumes)."""
+        chosen = self.scheduler.choose_trial_to_run(self)
+        if chosen is not None:
+            chosen.status = Trial.RUNNING
+        return chosen
 
     def report(self, trial: FakeTrial, iteration: int, loss: float) -> str:
         result = {"training_iteration": iteration, "val_loss": loss}
@@ -62,19 +72,10 @@ class Controller:
         trial.status, trial.is_saving = Trial.TERMINATED, False
 
     def waiting(self) -> list[str]:
-        """Trials no one will run or stop: what makes Tune wait for ever."""
+        """After a step of Tune's loop, the trials no one will run or stop: what makes Tune
+        wait for ever."""
         chosen = self.scheduler.choose_trial_to_run(self)
-        return [
-            t.trial_id
-            for t in self.trials
-            if t.status == Trial.PAUSED and t is not chosen and not t.is_saving
-        ]
-
-
-def hyperband(budget: int = 2) -> Any:
-    built = make_scheduler("hyperband", budget)
-    built.set_search_properties("val_loss", "min")
-    return built
+        return [t.trial_id for t in self.trials if t.status == Trial.PAUSED and t is not chosen]
 
 
 def last_peer_reaches_the_milestone_while_the_pause_saves(controller: Controller) -> None:
@@ -95,29 +96,92 @@ def last_peer_fails_before_the_milestone(controller: Controller) -> None:
     controller.fail(second)
 
 
-ORDERS = [
-    last_peer_reaches_the_milestone_while_the_pause_saves,
-    last_peer_fails_before_the_milestone,
-]
+def a_later_round_loses_its_last_peer(controller: Controller) -> None:
+    """The bracket of t6-t9 (eta 2, max_t 4) halves at 1 and 2 iterations; after its first
+    halving Ray never processes it again on a removal."""
+    t6, t7, t8, t9 = controller.trials[6:]
+    for trial, loss in ((t6, 0.1), (t7, 0.2), (t8, 0.8)):
+        assert controller.report(trial, 1, loss) == TrialScheduler.PAUSE
+        controller.save_resolves(trial)
+    assert controller.report(t9, 1, 0.9) == TrialScheduler.STOP  # t6, t7 go on to 2
+    assert controller.run_chosen() is t6
+    assert controller.report(t6, 2, 0.1) == TrialScheduler.PAUSE  # t7 is behind
+    controller.save_resolves(t6)
+    assert controller.run_chosen() is t7
+    controller.fail(t7)
 
 
-@pytest.mark.parametrize("order", ORDERS, ids=["pause-still-saving", "peer-failed"])
-def test_a_finished_bracket_leaves_no_trial_paused(order: Any) -> None:
-    controller = Controller(hyperband(), trials=2)
+def a_resumed_trial_beside_an_ended_one(controller: Controller) -> None:
+    resumed = controller.trials[1]  # t0 ended before the resume
+    assert controller.report(resumed, 1, 0.5) == TrialScheduler.CONTINUE
+    controller.report(resumed, 2, 0.4)  # Ray's: PAUSE, waiting for the ended trial
+    if resumed.is_saving:
+        controller.save_resolves(resumed)
+
+
+ORDERS = {
+    "pause-still-saving": (last_peer_reaches_the_milestone_while_the_pause_saves, {}),
+    "peer-failed": (last_peer_fails_before_the_milestone, {}),
+    "later-round": (a_later_round_loses_its_last_peer, {"trials": 10, "budget": 4}),
+    "resumed": (a_resumed_trial_beside_an_ended_one, {"ended": 1}),
+}
+STUCK = {"pause-still-saving": "t0", "peer-failed": "t0", "later-round": "t6", "resumed": "t1"}
+
+
+def controller_for(name: str, scheduler: Any) -> tuple[Controller, Any]:
+    order, options = ORDERS[name]
+    if options.get("budget"):  # several rounds: eta 2
+        scheduler = scheduler(options["budget"], reduction_factor=2)
+    else:
+        scheduler = scheduler(2)
+    scheduler.set_search_properties("val_loss", "min")
+    trials = options.get("trials", 2)
+    return Controller(scheduler, trials=trials, ended=options.get("ended", 0)), order
+
+
+def pipetune_hyperband(budget: int, **options: Any) -> Any:
+    return make_scheduler({"type": "hyperband", **options}, budget)
+
+
+def rays_hyperband(budget: int, **options: Any) -> Any:
+    return HyperBandScheduler(time_attr="training_iteration", max_t=budget, **options)
+
+
+@pytest.mark.parametrize("name", list(ORDERS))
+def test_no_trial_is_left_paused(name: str) -> None:
+    controller, order = controller_for(name, pipetune_hyperband)
     order(controller)
     assert controller.waiting() == []
-    assert controller.trials[0].status == Trial.TERMINATED
+    stuck = next(t for t in controller.trials if t.trial_id == STUCK[name])
+    if name == "later-round":  # its bracket halves once more: t6 goes on to 4 iterations
+        assert controller.run_chosen() is stuck
+        assert controller.report(stuck, 4, 0.05) == TrialScheduler.STOP  # the last round
+    bracket, _ = controller.scheduler._trial_info[stuck]
+    assert {t.status for t in bracket._all_trials} <= {Trial.TERMINATED, Trial.ERROR}
+    assert stuck.status == Trial.TERMINATED
 
 
-@pytest.mark.parametrize("order", ORDERS, ids=["pause-still-saving", "peer-failed"])
-def test_rays_own_hyperband_still_leaves_it_paused(order: Any) -> None:
-    """The reason pipetune's HyperBand exists: when this fails, Ray has fixed it and
-    pipetune.tune._hyperband can go."""
-    ray_own = HyperBandScheduler(time_attr="training_iteration", max_t=2)
-    ray_own.set_search_properties("val_loss", "min")
-    controller = Controller(ray_own, trials=2)
+@pytest.mark.parametrize("name", list(ORDERS))
+def test_rays_own_hyperband_still_leaves_it_paused(name: str) -> None:
+    """The reason pipetune's HyperBand exists: when this fails, Ray has fixed that order and
+    pipetune.tune._hyperband may no longer need to handle it."""
+    controller, order = controller_for(name, rays_hyperband)
     order(controller)
-    assert controller.waiting() == ["t0"]
+    assert controller.waiting() == [STUCK[name]]
+
+
+def test_a_pause_that_is_saving_is_not_stopped_before_its_save_ends() -> None:
+    """Stopping it would drop the milestone's checkpoint: it is stopped once PAUSED."""
+    controller, _ = controller_for("pause-still-saving", pipetune_hyperband)
+    first, second = controller.trials
+    controller.report(first, 1, 0.9)
+    controller.report(second, 1, 0.8)
+    controller.report(first, 2, 0.7)
+    controller.report(second, 2, 0.6)
+    assert controller.run_chosen() is None
+    assert first.status == Trial.RUNNING and first.is_saving
+    controller.save_resolves(first)
+    assert controller.waiting() == [] and first.status == Trial.TERMINATED
 
 
 def test_a_bracket_still_halving_keeps_its_good_paused_trial() -> None:
