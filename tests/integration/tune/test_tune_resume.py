@@ -46,6 +46,64 @@ def terminated(folder: Path) -> set[str]:
     return {k for k, v in persisted_statuses(folder).items() if v == "TERMINATED"}
 
 
+COMMAND = [sys.executable, "-m", "pipetune.cli.main", "tune"]
+
+
+def kill_once_a_trial_ended(
+    config: Path, folder: Path, started: list[subprocess.Popen]
+) -> set[str]:
+    """Run ``pipetune tune`` on ``config``, SIGKILL its session as soon as a trial is
+    TERMINATED, and return the terminated trials."""
+    log_path = config.parent / "first.log"
+    with log_path.open("w") as log:
+        driver = subprocess.Popen(
+            [*COMMAND, str(config)],
+            cwd=config.parent,
+            env=env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    started.append(driver)
+    assert os.getpgid(driver.pid) == driver.pid
+
+    deadline = time.monotonic() + 180
+    while not terminated(folder):
+        if driver.poll() is not None:
+            pytest.fail(f"tune ended before the kill:\n{log_path.read_text()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"no trial finished in time:\n{log_path.read_text()}")
+        time.sleep(0.1)
+
+    kill_session(driver.pid)
+    assert driver.wait(timeout=30) == -signal.SIGKILL
+    assert session_processes(driver.pid) == []
+    assert not (folder / "results.csv").exists()
+    return terminated(folder)
+
+
+def resume(folder: Path, started: list[subprocess.Popen], timeout_s: float = 300) -> None:
+    """``pipetune tune --resume folder``, which must finish within ``timeout_s``."""
+    driver = subprocess.Popen(
+        [*COMMAND, "--resume", str(folder)],
+        cwd=folder.parent.parent,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    started.append(driver)  # its session is killed after the test, even on a timeout
+    try:
+        output, _ = driver.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        kill_session(driver.pid)
+        output, _ = driver.communicate()
+        pytest.fail(f"the resume ran past {timeout_s} s:\n{output[-4000:]}")
+    assert driver.returncode == 0, output[-4000:]
+    assert f"results: {folder / 'results.csv'}" in output
+
+
 def test_resume_after_sigkill_reruns_nothing_that_finished(
     make_module: Callable[..., str],
     tmp_path: Path,
@@ -61,50 +119,13 @@ def test_resume_after_sigkill_reruns_nothing_that_finished(
         scheduler="fifo",
     )
     folder = tmp_path / "runs" / "exp"
-    command = [sys.executable, "-m", "pipetune.cli.main", "tune"]
-    with (tmp_path / "first.log").open("w") as log:
-        driver = subprocess.Popen(
-            [*command, str(config)],
-            cwd=tmp_path,
-            env=env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    started.append(driver)
-    assert os.getpgid(driver.pid) == driver.pid
-
-    deadline = time.monotonic() + 180
-    while not terminated(folder):
-        if driver.poll() is not None:
-            pytest.fail(f"tune ended before the kill:\n{(tmp_path / 'first.log').read_text()}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"no trial finished in time:\n{(tmp_path / 'first.log').read_text()}")
-        time.sleep(0.1)
-
-    kill_session(driver.pid)
-    assert driver.wait(timeout=30) == -signal.SIGKILL
-    assert session_processes(driver.pid) == []
-
+    done_before = kill_once_a_trial_ended(config, folder, started)
     before = read_history(folder).rows
-    done_before = terminated(folder)
     rows_before = collections.Counter(row["trial_id"] for row in before)
     assert 1 <= len(done_before) < TRIALS
     assert done_before <= finished_trials(before)
-    assert not (folder / "results.csv").exists()
 
-    resumed = subprocess.run(
-        [*command, "--resume", str(folder)],
-        cwd=tmp_path,
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        start_new_session=True,
-    )
-    output = resumed.stdout + resumed.stderr
-    assert resumed.returncode == 0, output[-4000:]
-    assert f"results: {folder / 'results.csv'}" in resumed.stdout
+    resume(folder, started)
 
     rows = read_results(folder)
     assert len(rows) == TRIALS, rows
@@ -120,3 +141,35 @@ def test_resume_after_sigkill_reruns_nothing_that_finished(
     # every trial reached its last epoch, before or after the kill
     assert finished_trials(after) == {r["trial_id"] for r in rows}
     assert (folder / "best_config.yaml").exists()
+
+
+def test_a_resumed_hyperband_experiment_runs_to_its_end(
+    make_module: Callable[..., str],
+    tmp_path: Path,
+    started: list[subprocess.Popen],
+) -> None:
+    """HyperBand's brackets are rebuilt on a resume: trials that had ended (halved away)
+    must not hold the resumed ones at a milestone for ever (Ray's own class does)."""
+    config = write_toy(
+        make_module,
+        tmp_path,
+        epochs=EPOCHS,
+        pause_s=0.3,
+        num_samples=TRIALS,
+        max_concurrent_trials=1,
+        scheduler="hyperband",
+    )
+    folder = tmp_path / "runs" / "exp"
+    done_before = kill_once_a_trial_ended(config, folder, started)
+    before = collections.Counter(row["trial_id"] for row in read_history(folder).rows)
+    assert 1 <= len(done_before) < TRIALS
+
+    resume(folder, started, timeout_s=180)
+
+    rows = read_results(folder)
+    assert [r["status"] for r in rows] == ["TERMINATED"] * TRIALS, rows
+    after = collections.Counter(row["trial_id"] for row in read_history(folder).rows)
+    assert {trial_id: after[trial_id] for trial_id in done_before} == {
+        trial_id: before[trial_id] for trial_id in done_before
+    }, "a trial that had ended ran again after the resume"
+    assert max(after.values()) == EPOCHS  # some trial ran to the end, after the halvings
