@@ -104,24 +104,35 @@ def resume(folder: Path, started: list[subprocess.Popen], timeout_s: float = 300
     assert f"results: {folder / 'results.csv'}" in output
 
 
+def start_toy(
+    make_module: Callable[..., str], folder: Path, scheduler: str, pause_s: float
+) -> Path:
+    """The toy experiment both tests kill and resume: TRIALS trials of EPOCHS, one at a time."""
+    return write_toy(
+        make_module,
+        folder,
+        epochs=EPOCHS,
+        pause_s=pause_s,
+        num_samples=TRIALS,
+        max_concurrent_trials=1,
+        scheduler=scheduler,
+    )
+
+
+def rows_per_trial(folder: Path) -> collections.Counter[str]:
+    return collections.Counter(row["trial_id"] for row in read_history(folder).rows)
+
+
 def test_resume_after_sigkill_reruns_nothing_that_finished(
     make_module: Callable[..., str],
     tmp_path: Path,
     started: list[subprocess.Popen],
 ) -> None:
-    config = write_toy(
-        make_module,
-        tmp_path,
-        epochs=EPOCHS,
-        pause_s=0.7,
-        num_samples=TRIALS,
-        max_concurrent_trials=1,
-        scheduler="fifo",
-    )
+    config = start_toy(make_module, tmp_path, "fifo", pause_s=0.7)
     folder = tmp_path / "runs" / "exp"
     done_before = kill_once_a_trial_ended(config, folder, started)
     before = read_history(folder).rows
-    rows_before = collections.Counter(row["trial_id"] for row in before)
+    rows_before = rows_per_trial(folder)
     assert 1 <= len(done_before) < TRIALS
     assert done_before <= finished_trials(before)
 
@@ -133,7 +144,7 @@ def test_resume_after_sigkill_reruns_nothing_that_finished(
     assert {r["trial_id"] for r in rows} >= done_before
 
     after = read_history(folder).rows
-    rows_after = collections.Counter(row["trial_id"] for row in after)
+    rows_after = rows_per_trial(folder)
     for trial_id in done_before:
         assert rows_after[trial_id] == rows_before[trial_id], (
             f"finished trial {trial_id} ran again after the resume"
@@ -150,25 +161,17 @@ def test_a_resumed_hyperband_experiment_runs_to_its_end(
 ) -> None:
     """HyperBand's brackets are rebuilt on a resume: trials that had ended (halved away)
     must not hold the resumed ones at a milestone for ever (Ray's own class does)."""
-    config = write_toy(
-        make_module,
-        tmp_path,
-        epochs=EPOCHS,
-        pause_s=0.3,
-        num_samples=TRIALS,
-        max_concurrent_trials=1,
-        scheduler="hyperband",
-    )
+    config = start_toy(make_module, tmp_path, "hyperband", pause_s=0.3)
     folder = tmp_path / "runs" / "exp"
     done_before = kill_once_a_trial_ended(config, folder, started)
-    before = collections.Counter(row["trial_id"] for row in read_history(folder).rows)
+    before = rows_per_trial(folder)
     assert 1 <= len(done_before) < TRIALS
 
     resume(folder, started, timeout_s=180)
 
     rows = read_results(folder)
     assert [r["status"] for r in rows] == ["TERMINATED"] * TRIALS, rows
-    after = collections.Counter(row["trial_id"] for row in read_history(folder).rows)
+    after = rows_per_trial(folder)
     assert {trial_id: after[trial_id] for trial_id in done_before} == {
         trial_id: before[trial_id] for trial_id in done_before
     }, "a trial that had ended ran again after the resume"
